@@ -1,0 +1,1 @@
+"""Identity: users and their roles, merchant organisations and members, sessions, API tokens, pseudonyms."""

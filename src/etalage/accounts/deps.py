@@ -1,0 +1,106 @@
+"""The typed auth dependency: every route states what caller it needs, in its signature."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from etalage.accounts import service
+from etalage.accounts.authz import Principal, require_role, require_scope
+from etalage.core.deps import SAFE_METHODS, DbSession
+from etalage.core.errors import Forbidden, Unauthorized
+from etalage.db import on_commit, utcnow
+
+SESSION_COOKIE = "etalage_session"
+CSRF_HEADER = "x-csrf-token"
+_bearer = HTTPBearer(auto_error=False, description="An API token created at /api/v1/auth/tokens.")
+
+# last_used_at is bookkeeping, not security: record it at most every few minutes per token and process,
+# so read requests stay read-only.
+_TOUCH_EVERY = 300.0
+_touched: dict[str, float] = {}
+_touch_lock = threading.Lock()
+
+
+def _maybe_touch(request: Request, session: Session, token_id: str) -> None:
+    now = time.monotonic()
+    with _touch_lock:
+        if now - _touched.get(token_id, -1e9) < _TOUCH_EVERY:
+            return
+        _touched[token_id] = now
+
+    def touch() -> None:
+        # After the request's own transaction has committed, so no lock is held while we write.
+        try:
+            with request.app.state.db.session() as s:
+                service.touch_token(s, token_id, utcnow())
+        except Exception:  # never fail a request for bookkeeping
+            pass
+
+    on_commit(session, touch)
+
+
+def optional_principal(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    if credentials is not None:
+        if credentials.scheme.lower() != "bearer":
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+        principal = service.principal_for_token(session, credentials.credentials)
+        _maybe_touch(request, session, principal.token_id or "")
+        return principal
+    header = request.headers.get("authorization")
+    if header:  # present but not a parseable bearer header
+        raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    principal = service.principal_for_session(session, cookie)
+    if request.method not in SAFE_METHODS and not service.csrf_matches(
+        principal, request.headers.get(CSRF_HEADER)
+    ):
+        raise Forbidden("Missing or wrong CSRF token (send the X-CSRF-Token header from your session).")
+    return principal
+
+
+def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthorized("Sign in, or send 'Authorization: Bearer <token>'.")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def scoped(scope: str) -> Callable[[Principal], Principal]:
+    """``Annotated[Principal, Depends(scoped("shop"))]``: authenticated and holding ``scope``."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        require_scope(principal, scope)
+        return principal
+
+    return dependency
+
+
+def with_role(role: str) -> Callable[[Principal], Principal]:
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        require_role(principal, role)
+        return principal
+
+    return dependency
+
+
+Shopper = Annotated[Principal, Depends(scoped("shop"))]
+MerchantReader = Annotated[Principal, Depends(scoped("merchant:read"))]
+MerchantWriter = Annotated[Principal, Depends(scoped("merchant:write"))]
+Moderator = Annotated[Principal, Depends(scoped("moderation"))]
+Admin = Annotated[Principal, Depends(scoped("admin"))]

@@ -1,0 +1,243 @@
+"""The ``etalage`` command line: serve, run, demo, db, users, worker, and each domain's own commands."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from etalage.config import get_settings
+
+console = Console()
+app = typer.Typer(
+    no_args_is_help=True, help="Etalage: an open social-commerce platform.", add_completion=False
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+users_app = typer.Typer(no_args_is_help=True, help="Manage users.")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _pin_numeric_threads() -> None:
+    # NumPy/BLAS threads fight the server's threads on a small machine; one per process is fastest.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL or SQLite).")] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    _pin_numeric_threads()
+    settings = get_settings()
+    settings.ensure_dirs()
+    if settings.should_auto_migrate:
+        from etalage.db import upgrade
+
+        upgrade(settings.db_url)  # once, before workers start, so they never race on it
+    console.print(f"[bold]Etalage[/] on http://{host}:{port}  (database: {settings.db_url.split('@')[-1]})")
+    uvicorn.run(
+        "etalage.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    scale: Annotated[str, typer.Option(help="Demo size: 'full' or 'small'.")] = "full",
+) -> None:
+    """Set up the database, load the demo marketplace if it is empty, and serve it."""
+    from etalage import demo
+    from etalage.db import Database, upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.db_url)
+    db = Database(settings.db_url)
+    try:
+        if demo.is_empty(db):
+            demo.build(db, settings, scale=scale, console=console)
+        else:
+            console.print("Demo data already present; serving it. (Delete the data folder to start over.)")
+    finally:
+        db.dispose()
+    serve(host=host, port=port, workers=1, reload=False)
+
+
+@app.command("demo")
+def demo_command(
+    scale: Annotated[
+        str, typer.Option(help="'full' (the believable marketplace) or 'small' (for tests).")
+    ] = "full",
+    seed: int = 7,
+) -> None:
+    """Create a believable demo marketplace (regions, merchants, products, videos, shoppers, interactions)."""
+    from etalage import demo
+    from etalage.db import Database, upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.db_url)
+    db = Database(settings.db_url)
+    try:
+        if not demo.is_empty(db):
+            console.print("[yellow]The database already has data; the demo only fills an empty one.[/]")
+            raise typer.Exit(1)
+        started = time.perf_counter()
+        summary = demo.build(db, settings, scale=scale, seed=seed, console=console)
+        console.print(f"Demo ready in {time.perf_counter() - started:.1f} s: {summary}")
+    finally:
+        db.dispose()
+
+
+@app.command()
+def worker(poll: float = 1.0) -> None:
+    """Run background jobs (transcoding, webhooks, reservation expiry, model refits)."""
+    from etalage.app import domain_modules
+    from etalage.core.jobs import Worker, registered_kinds
+    from etalage.db import Database
+
+    _pin_numeric_threads()
+    domain_modules("api")
+    domain_modules("jobs")
+    settings = get_settings()
+    db = Database(settings.db_url)
+    console.print(f"Worker running; job kinds: {', '.join(registered_kinds()) or 'none'}")
+    w = Worker(db, poll_seconds=poll)
+    with contextlib.suppress(KeyboardInterrupt):
+        w.run_forever()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from etalage.db import upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.db_url, revision)
+    console.print(f"Database at {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' empties the database)."""
+    from etalage.db import downgrade
+
+    downgrade(get_settings().db_url, revision)
+    console.print(f"Database at {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    from etalage.db import Database, current_revision, head_revision
+
+    settings = get_settings()
+    db = Database(settings.db_url)
+    console.print(f"current: {current_revision(db.engine)}  head: {head_revision(settings.db_url)}")
+    db.dispose()
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """(Developers) autogenerate the next migration from the models, against a scratch SQLite database."""
+    from alembic import command
+
+    from etalage.db import MIGRATIONS_DIR, alembic_config, upgrade
+
+    # Numbered revisions keep the single linear history readable: 0001, 0002, ...
+    number = len(list((MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        upgrade(url)
+        command.revision(alembic_config(url), message=message, autogenerate=True, rev_id=f"{number:04d}")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[list[str] | None, typer.Option(help="shopper, creator, moderator or admin; repeatable.")] = None,
+) -> None:
+    """Create a user (e.g. the first admin)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from etalage.accounts import service
+    from etalage.accounts.schemas import Email, Password, Role
+    from etalage.core.errors import Problem
+    from etalage.db import Database, upgrade
+
+    role = role or ["shopper"]
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+        TypeAdapter(Password).validate_python(password)
+        roles = [TypeAdapter(Role).validate_python(r) for r in role]
+    except ValidationError as exc:
+        console.print(f"[red]Invalid input:[/] {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    settings.ensure_dirs()
+    if settings.should_auto_migrate:
+        upgrade(settings.db_url)
+    db = Database(settings.db_url)
+    try:
+        with db.session() as s:
+            user = service.register_user(
+                s, email=email, password=password, display_name=name or email.split("@")[0], roles=roles
+            )
+        console.print(f"Created {user.id} <{user.email}> roles={','.join(user.roles)}")
+    except Problem as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+def _mount_domain_clis() -> None:
+    """A domain may offer ``etalage.<domain>.cli:app`` (a Typer app), mounted as ``etalage <domain> ...``."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    import etalage
+
+    root = Path(etalage.__path__[0])
+    for info in sorted(pkgutil.iter_modules(etalage.__path__), key=lambda m: m.name):
+        if info.ispkg and (root / info.name / "cli.py").exists():
+            module = importlib.import_module(f"etalage.{info.name}.cli")
+            if hasattr(module, "app"):
+                app.add_typer(module.app, name=info.name)
+            for name, command in getattr(module, "top_level_commands", {}).items():
+                app.command(name)(command)
+
+
+_mount_domain_clis()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Settings from ``ETALAGE_*`` environment variables and an optional ``.env`` file.
+
+The embedded default keeps all state under one data folder: ``etalage.db`` (SQLite, WAL) and ``media/``.
+Setting ``ETALAGE_DATABASE_URL=postgresql+psycopg://...`` switches to PostgreSQL with no other change.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ETALAGE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Folder for the embedded database and media.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in data_dir."
+    )
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(default="dev-insecure-change-me", description="Signs cookies and CSRF tokens.")
+    environment: str = "development"
+
+    # HTTP
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 2 * 1024**3
+    cookie_secure: bool | None = None  # None: secure when base_url is https
+    cors_origins: list[str] = []
+
+    # Accounts
+    login_attempts_per_minute: int = 10
+    token_default_days: int = 90
+    session_days: int = 14
+    # argon2id cost; OWASP minimum is m=19 MiB, t=2, p=1
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19_456
+
+    # Scale-out backends (empty = embedded default)
+    redis_url: str | None = None
+    nats_url: str | None = None
+
+    # Background work: in the embedded default the server runs the job worker in-process
+    inprocess_worker: bool = True
+    auto_migrate: bool | None = None  # None: on for SQLite, off for PostgreSQL
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'etalage.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""Alembic environment: one linear history for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import create_engine, event, pool
+
+from etalage.db import Base, import_all_models
+
+import_all_models()
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable, url)
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    if url.startswith("sqlite"):
+        _transactional_sqlite(engine)
+    with engine.connect() as connection:
+        _run(connection, url)
+    engine.dispose()
+
+
+def _transactional_sqlite(engine: Any) -> None:
+    """SQLite can roll back DDL, but only if pysqlite stops managing transactions itself."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")  # batch migrations copy tables; checked below
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _run(connection: Any, url: str) -> None:
+    is_sqlite = url.startswith("sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=is_sqlite,
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    if is_sqlite:
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.commit()
+        if problems:
+            raise RuntimeError(f"migration left foreign-key violations: {problems[:5]}")
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
