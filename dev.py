@@ -66,8 +66,8 @@ def test(args: list[str]) -> int:
     setup("test")
     system_packages()
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    sh(BIN / "ruff", "check", "src", "tests", "bench")
-    code = sh(PY, "-m", "pytest", *args, env=dict(env, ETALAGE_TEST_DB="sqlite"), check=False)
+    code = sh(BIN / "ruff", "check", "src", "tests", "bench", check=False)
+    code |= sh(PY, "-m", "pytest", *args, env=dict(env, ETALAGE_TEST_DB="sqlite"), check=False)
     if os.environ.get("ETALAGE_TEST_DATABASE_URL"):
         print("\n=== the same suite on PostgreSQL ===", flush=True)
         code |= sh(PY, "-m", "pytest", *args, env=dict(env, ETALAGE_TEST_DB="postgres"), check=False)
