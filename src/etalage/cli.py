@@ -47,6 +47,14 @@ def serve(
         from etalage.db import upgrade
 
         upgrade(settings.db_url)  # once, before workers start, so they never race on it
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker process counts its own requests; /metrics aggregates them from this folder.
+        import shutil
+
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     console.print(f"[bold]Etalage[/] on http://{host}:{port}  (database: {settings.db_url.split('@')[-1]})")
     uvicorn.run(
         "etalage.asgi:app",
