@@ -1,0 +1,46 @@
+"""The web app's routes: every page router, and the static files they use.
+
+Mounted like any domain's API (app.py discovers it); none of these routes is in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from etalage.core.errors import NotFound
+from etalage.web import assets, i18n
+from etalage.web.routes_account import router as account_router
+from etalage.web.routes_shop import router as shop_router
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/static/{version}/{path:path}", include_in_schema=False)
+def static_file(version: str, path: str, request: Request) -> Response:
+    asset = assets.get(path)
+    if asset is None:
+        raise NotFound(f"No static file {path}.")
+    headers = {
+        "etag": f'"{asset.version}"',
+        "vary": "Accept-Encoding",
+        # A versioned URL never changes content: cache it for a year. Any other version: revalidate.
+        "cache-control": "public, max-age=31536000, immutable"
+        if version == asset.version
+        else "public, max-age=60",
+    }
+    if request.headers.get("if-none-match") == headers["etag"]:
+        return Response(status_code=304, headers=headers)
+    body = asset.body
+    if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        body = asset.gzipped
+        headers["content-encoding"] = "gzip"
+    return Response(body, media_type=asset.content_type, headers=headers)
+
+
+for sub in (account_router, shop_router):
+    router.include_router(sub)
+
+
+def startup(app: object) -> None:
+    i18n.load(force=True)
