@@ -18,6 +18,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("register", "/register", "visitor"),
     ("me", "/me", "shopper"),
     ("settings", "/settings", "shopper"),
+    ("ranking", "/about/ranking", "visitor"),
 ]
 
 

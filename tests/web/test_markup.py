@@ -38,7 +38,7 @@ class _Audit(HTMLParser):
                 self.assets.append(a["src"])
             elif a.get("type") != "application/json":
                 self.problems.append("inline <script>")
-        if tag == "link" and a.get("rel") == "stylesheet":
+        if tag == "link" and a.get("rel") in ("stylesheet", "modulepreload"):
             self.assets.append(a["href"] or "")
         if tag == "img" and "alt" not in a:
             self.problems.append(f"<img src={a.get('src')}> without alt")
@@ -88,10 +88,18 @@ def test_every_page_keeps_the_csp_labels_and_budget(live_server, factory, db):
         assert not audit.unlabelled(), f"{name}: controls without a label: {audit.unlabelled()}"
         assert re.search(r"<h[12][ >]", resp.text), f"{name} has no heading"
         total = 0
-        for url in audit.assets:
+        pending, fetched = list(audit.assets), set()
+        while pending:  # the page's own files and every module they import
+            url = pending.pop()
+            if url in fetched:
+                continue
+            fetched.add(url)
             asset = client.get(url)
             assert asset.status_code == 200, url
+            assert "immutable" in asset.headers["cache-control"], f"{url} is not a current versioned URL"
             total += len(asset.content)
+            if url.endswith(".js"):
+                pending += re.findall(r"['\"](/static/[0-9a-f]{12}/[\w/.-]+\.js)['\"]", asset.text)
         sizes[name] = total
         assert total < BUDGET_BYTES, f"{name}: its own JS+CSS weigh {total} bytes (budget {BUDGET_BYTES})"
     assert sizes

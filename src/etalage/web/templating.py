@@ -39,6 +39,7 @@ def build_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         static=_static,
+        module_preloads=assets.module_graph,
         money=i18n.money,
         number=i18n.number,
         percent=i18n.percent,
