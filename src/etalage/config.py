@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     # HTTP
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 2 * 1024**3
+    # Content: one resumable-upload chunk, and the one-request multipart upload, each at most this
+    upload_chunk_bytes: int = 64 * 1024**2
+    video_min_seconds: float = 1.0
+    video_max_seconds: float = 600.0
+    # Prefix of media URLs: empty serves them from this origin; set it to a CDN in front of /media
+    media_base_url: str = ""
     cookie_secure: bool | None = None  # None: secure when base_url is https
     cors_origins: list[str] = []
 
@@ -41,6 +47,23 @@ class Settings(BaseSettings):
     # Scale-out backends (empty = embedded default)
     redis_url: str | None = None
     nats_url: str | None = None
+
+    # Buying: the payment provider (the test PSP by default, `etalage payments psp`) and checkout timing
+    psp_url: str = "http://127.0.0.1:8765"
+    psp_api_key: str = "psp_test_key"
+    psp_webhook_secret: str = "whsec_test_secret"
+    psp_timeout_seconds: float = 5.0  # longer than this, the answer arrives by webhook or polling
+    reservation_seconds: int = 900  # how long checkout holds stock while the payment completes
+    payments_sweep_seconds: int = 30  # how often stuck payments are polled and expired stock released
+
+    # Interaction events (the log is NATS JetStream when nats_url is set, else data_dir/events/log.db)
+    events_max_batch: int = 500
+    events_max_age_seconds: int = 86_400  # older events are refused (after clock-skew correction)
+    events_max_future_seconds: int = 300
+    events_dedup_window_seconds: int = 90_000  # >= max age, so a retry can never slip past de-duplication
+    events_per_minute: int = 6_000  # per user, and batches below, so one client's flood hurts no one else
+    event_batches_per_minute: int = 300
+    events_nats_stream: str = "ETALAGE_EVENTS"
 
     # Background work: in the embedded default the server runs the job worker in-process
     inprocess_worker: bool = True

@@ -1,0 +1,107 @@
+"""Do the ids in an event name things that exist? A registry the owning domains fill.
+
+The content and catalog domains know their ids; the event log must not read their tables. Each domain
+registers, for a kind of id, a function ``(session, ids) -> the subset that exists and may receive
+interactions`` (e.g. not removed), called once per batch per kind with every id of that kind in the
+batch. Until a kind has a validator, ids of that kind are only checked for their format. Answers are
+cached briefly per process, since the same popular items appear in batch after batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session
+
+IdValidator = Callable[[Session, set[str]], set[str]]
+
+# Event field -> kind of id
+FIELD_KINDS: dict[str, str] = {
+    "video_id": "video",
+    "live_room_id": "live_room",
+    "product_id": "product",
+    "variant_id": "variant",
+    "creator_id": "creator",
+    "comment_id": "comment",
+}
+CACHE_SECONDS = 30.0  # how long a removed item can still receive events in another process
+_CACHE_MAX = 200_000
+
+_validators: dict[str, IdValidator] = {}
+_prefixes: dict[str, str] = {}
+_known: dict[str, float] = {}  # id -> when it was last confirmed to exist
+_lock = threading.Lock()
+
+
+def register_id_validator(kind: str, fn: IdValidator, *, prefix: str | None = None) -> None:
+    """``kind`` is one of FIELD_KINDS' values; ``prefix`` (e.g. "vid") also makes the format check exact."""
+    if kind not in FIELD_KINDS.values():
+        raise ValueError(f"unknown id kind {kind!r}; one of {sorted(set(FIELD_KINDS.values()))}")
+    _validators[kind] = fn
+    if prefix:
+        _prefixes[kind] = prefix
+
+
+def unregister_id_validator(kind: str) -> None:
+    _validators.pop(kind, None)
+    _prefixes.pop(kind, None)
+    forget_known()
+
+
+def forget_known(ids: Iterable[str] | None = None) -> None:
+    """Drop cached answers (all, or for ``ids``), e.g. when a domain removes an item."""
+    with _lock:
+        if ids is None:
+            _known.clear()
+        else:
+            for i in ids:
+                _known.pop(i, None)
+
+
+def wrong_prefix(kind: str, value: str) -> str | None:
+    prefix = _prefixes.get(kind)
+    if prefix and not value.startswith(prefix + "_"):
+        return f"is not a {kind.replace('_', ' ')} id (those start with '{prefix}_')"
+    return None
+
+
+def unknown_ids(session_factory: Callable[[], object], wanted: dict[str, set[str]]) -> set[str]:
+    """The ids among ``wanted`` (kind -> ids) that a registered validator says do not exist."""
+    now = time.monotonic()
+    todo: dict[str, set[str]] = {}
+    with _lock:
+        for kind, ids in wanted.items():
+            if kind not in _validators:
+                continue
+            fresh = {i for i in ids if now - _known.get(i, -1e9) > CACHE_SECONDS}
+            if fresh:
+                todo[kind] = fresh
+    if not todo:
+        return set()
+    missing: set[str] = set()
+    with session_factory() as session:  # type: ignore[attr-defined]
+        for kind, ids in todo.items():
+            found = _validators[kind](session, ids)
+            missing |= ids - found
+            with _lock:
+                if len(_known) > _CACHE_MAX:
+                    _known.clear()
+                for i in found:
+                    _known[i] = now
+    return missing
+
+
+def _creators_exist(session: Session, ids: set[str]) -> set[str]:
+    # Creators are accounts; the accounts service answers for them (names are read, never kept).
+    from etalage.accounts import service as accounts
+
+    return set(accounts.display_names(session, sorted(ids)))
+
+
+register_id_validator("creator", _creators_exist, prefix="usr")
+
+
+def has_validators() -> bool:
+    return bool(_validators)

@@ -1,0 +1,248 @@
+"""The event log on NATS JetStream: one stream (file storage), one message per event, offset = stream sequence.
+
+Appends publish every event of a batch at once (``publish_async``) with ``Nats-Msg-Id`` set to the event's
+de-duplication identity, and return only when JetStream has acknowledged each one (a PubAck means stored),
+so the server's duplicate window does the de-duplication and a PubAck marked duplicate carries the first
+copy's sequence. Reads go through an ephemeral pull consumer starting at the wanted sequence, kept open
+while a reader keeps reading forward, with our own pull requests so a waiting reader gets each new event
+as soon as JetStream delivers it (nats-py's ``fetch`` waits for a full batch or the timeout).
+
+nats-py is asyncio-only: the client lives on an event loop in its own thread, and both the synchronous
+methods (consumers, the demo, bus handlers) and ``append_async`` (the ingest route) hand it coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from etalage.events.log import Appended, StoredEvent, dumps, loads, msg_id
+
+T = TypeVar("T")
+
+
+class NatsEventLog:
+    name = "nats"
+    ack_timeout = 10.0
+
+    def __init__(self, url: str, *, stream: str = "ETALAGE_EVENTS", duplicate_window: float = 90_000) -> None:
+        self.url = url
+        self.stream = stream
+        self.duplicate_window = duplicate_window
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="etalage-events-nats", daemon=True
+        )
+        self._thread.start()
+        self._nc: Any = None
+        self._js: Any = None
+        self._connect_lock = asyncio.Lock()
+        self._readers: dict[int, _Reader] = {}  # one per calling thread
+        self._closed = False
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _ensure(self) -> Any:
+        if self._js is not None:
+            return self._js
+        async with self._connect_lock:
+            if self._js is None:
+                import nats
+                from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+                nc = await nats.connect(
+                    self.url, name="etalage-events", connect_timeout=5, max_reconnect_attempts=-1
+                )
+                js = nc.jetstream(timeout=self.ack_timeout)
+                config = StreamConfig(
+                    name=self.stream,
+                    subjects=[f"{self.stream}.>"],
+                    storage=StorageType.FILE,
+                    retention=RetentionPolicy.LIMITS,
+                    discard=DiscardPolicy.OLD,
+                    duplicate_window=self.duplicate_window,
+                )
+                try:
+                    await js.add_stream(config)
+                except Exception:  # exists with other settings (e.g. an operator's limits): keep theirs
+                    await js.stream_info(self.stream)
+                self._nc, self._js = nc, js
+        return self._js
+
+    # --- append ---------------------------------------------------------------------------------------
+
+    async def _append(self, events: Sequence[dict[str, Any]]) -> list[Appended]:
+        js = await self._ensure()
+        futures = []
+        for event in events:
+            subject = f"{self.stream}.{event['type']}"
+            futures.append(
+                await js.publish_async(subject, dumps(event), headers={"Nats-Msg-Id": msg_id(event)})
+            )
+        acks = await asyncio.wait_for(asyncio.gather(*futures), self.ack_timeout)
+        return [Appended(ack.seq, bool(ack.duplicate)) for ack in acks]
+
+    def append(self, events: Sequence[dict[str, Any]]) -> list[Appended]:
+        if not events:
+            return []
+        return self._run(self._append(events), self.ack_timeout + 5)
+
+    async def append_async(self, events: Sequence[dict[str, Any]]) -> list[Appended]:
+        if not events:
+            return []
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._append(events), self._loop))
+
+    # --- read -----------------------------------------------------------------------------------------
+
+    def read(self, from_offset: int, limit: int = 1000, *, wait: float = 0.0) -> list[StoredEvent]:
+        key = threading.get_ident()
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = _Reader(self)
+        return self._run(reader.read(max(1, from_offset), limit, wait), wait + self.ack_timeout + 5)
+
+    def last_offset(self) -> int:
+        async def go() -> int:
+            js = await self._ensure()
+            return (await js.stream_info(self.stream)).state.last_seq
+
+        return self._run(go(), self.ack_timeout + 5)
+
+    def count(self) -> int:
+        async def go() -> int:
+            js = await self._ensure()
+            return (await js.stream_info(self.stream)).state.messages
+
+        return self._run(go(), self.ack_timeout + 5)
+
+    def delete_stream(self) -> None:
+        """Remove the stream and everything in it (tests and benchmarks use their own streams)."""
+
+        async def go() -> None:
+            js = await self._ensure()
+            await js.delete_stream(self.stream)
+
+        self._run(go(), self.ack_timeout + 5)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        async def go() -> None:
+            for reader in list(self._readers.values()):
+                await reader.stop()
+            if self._nc is not None:
+                with contextlib.suppress(Exception):
+                    await self._nc.drain()
+
+        with contextlib.suppress(Exception):
+            self._run(go(), 10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+class _Reader:
+    """An ephemeral pull consumer read forward from one sequence; recreated when a read jumps elsewhere."""
+
+    def __init__(self, log: NatsEventLog) -> None:
+        self.log = log
+        self.next_seq = 0  # the sequence the consumer will deliver next
+        self.consumer: str | None = None
+        self.sub: Any = None
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.ready: deque[StoredEvent] = deque()
+        self.outstanding = 0  # messages still owed by open pull requests
+
+    async def stop(self) -> None:
+        if self.sub is not None:
+            with contextlib.suppress(Exception):
+                await self.sub.unsubscribe()
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                await self.log._js.delete_consumer(self.log.stream, self.consumer)
+        self.sub = self.consumer = None
+        self.ready.clear()
+        self.outstanding = 0
+
+    async def _start(self, seq: int) -> None:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        await self.stop()
+        js = await self.log._ensure()
+        info = await js.add_consumer(
+            self.log.stream,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=seq,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=300,
+                mem_storage=True,
+            ),
+        )
+        self.consumer = info.name
+        self.queue = asyncio.Queue()
+        self.sub = await self.log._nc.subscribe(self.log._nc.new_inbox(), cb=self.queue.put)
+        self.next_seq = seq
+
+    async def _pull(self, limit: int, wait: float) -> None:
+        request: dict[str, Any] = {"batch": limit}
+        if wait > 0:
+            request["expires"] = int(wait * 1e9)
+        else:
+            request["no_wait"] = True
+        subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.log.stream}.{self.consumer}"
+        await self.log._nc.publish(subject, dumps(request), reply=self.sub.subject)
+        self.outstanding = limit
+
+    def _take(self, msg: Any) -> None:
+        if msg.headers and msg.headers.get("Status"):  # 404 no messages / 408 expired / 409: request over
+            self.outstanding = 0
+            return
+        self.outstanding = max(0, self.outstanding - 1)
+        seq = msg.metadata.sequence.stream
+        self.ready.append(StoredEvent(seq, loads(msg.data)))
+
+    def _drain(self) -> None:
+        while not self.queue.empty():
+            self._take(self.queue.get_nowait())
+
+    async def read(self, seq: int, limit: int, wait: float) -> list[StoredEvent]:
+        if self.consumer is None or seq != self.next_seq:
+            await self._start(seq)
+        loop = asyncio.get_running_loop()
+        self._drain()
+        if len(self.ready) < limit and self.outstanding == 0:
+            # What is there now: JetStream sends it, then a 404 status if it had fewer than asked for.
+            await self._pull(limit - len(self.ready), 0)
+            while self.outstanding > 0:
+                self._take(await asyncio.wait_for(self.queue.get(), self.log.ack_timeout))
+        if not self.ready and wait > 0:
+            deadline = loop.time() + wait
+            while not self.ready:
+                remaining = deadline - loop.time()
+                if remaining <= 0.001:
+                    break
+                if self.outstanding == 0:
+                    await self._pull(limit, remaining)  # a lingering request: delivers each event as it lands
+                try:
+                    self._take(await asyncio.wait_for(self.queue.get(), remaining))
+                except TimeoutError:
+                    break
+            while self.ready and len(self.ready) < limit:  # events that land together leave together
+                try:
+                    self._take(await asyncio.wait_for(self.queue.get(), 0.002))
+                except TimeoutError:
+                    break
+        self._drain()
+        out = [self.ready.popleft() for _ in range(min(limit, len(self.ready)))]
+        if out:
+            self.next_seq = out[-1].offset + 1
+        return out
