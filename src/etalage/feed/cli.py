@@ -1,0 +1,148 @@
+"""``etalage feed ...`` commands. Mounted by the main CLI; also runnable as
+``python -m etalage.feed.cli evaluate --data ../shared/data/kuairec``."""
+
+from __future__ import annotations
+
+from etalage.feed.threads import cpu_count, pin_env
+
+# Before numpy loads its BLAS when this is the entry point; harmless otherwise (setdefault).
+pin_env(cpu_count())
+
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from etalage.feed.evaluate import ALL_MODELS, EvaluationReport, run_evaluation  # noqa: E402
+
+app = typer.Typer(help="Feed recommender: offline evaluation and model tools.", no_args_is_help=True)
+
+
+@app.callback()
+def _feed() -> None:
+    """Feed recommender: offline evaluation and model tools."""
+
+
+def _fmt(v: object, digits: int = 4) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _params_text(p: dict) -> str:
+    parts = []
+    for k, v in p.items():
+        if isinstance(v, dict):
+            v = " ".join(f"{kk}:{_fmt(vv, 2)}" for kk, vv in v.items())
+            parts.append(f"{k}=({v})")
+        else:
+            parts.append(f"{k}={_fmt(v, 3) if isinstance(v, float) else v}")
+    return ", ".join(parts) or "-"
+
+
+def build_table(report: EvaluationReport) -> Table:
+    title = (
+        f"Feed models on {report.data or 'data'} (test split; {report.n_users} users, {report.n_items} items)"
+    )
+    table = Table(title=title, caption=report.tuning_note)
+    table.add_column("model", style="bold")
+    for k in report.ks:
+        table.add_column(f"R@{k}", justify="right")
+    for k in report.ks:
+        table.add_column(f"NDCG@{k}", justify="right")
+    table.add_column("Cov@20", justify="right")
+    if report.has_auc:
+        table.add_column("AUC", justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("hyperparameters (chosen on the tuning split)", overflow="fold", min_width=30)
+    for r in report.results:
+        row = [r.name]
+        row += [_fmt(r.metrics[f"recall@{k}"]) for k in report.ks]
+        row += [_fmt(r.metrics[f"ndcg@{k}"]) for k in report.ks]
+        row.append(_fmt(r.metrics["coverage@20"], 3))
+        if report.has_auc:
+            row.append(_fmt(r.metrics["auc"], 3))
+        row += [f"{r.fit_seconds:.1f}", _params_text(r.params)]
+        table.add_row(*row, style="green" if r.name == "etalage" else None)
+    return table
+
+
+@app.command()
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="Directory holding interactions.csv (or the csv itself)."),
+    k: str = typer.Option("10,20,50", "--k", help="Cut-offs, comma separated."),
+    out: Path | None = typer.Option(None, "--out", help="Write the figures as JSON here."),
+    models: str = typer.Option(",".join(ALL_MODELS), "--models", help="Comma-separated subset of models."),
+    max_users: int = typer.Option(
+        0, "--max-users", help="Evaluate a fixed random subset of users (0 = all)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the user subset."),
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="Save the tuned Etalage model snapshot here."
+    ),
+) -> None:
+    """Fit Etalage's model and the baselines on train, tune on valid, report on test."""
+    from etalage.feed.dataset import load_interactions
+
+    # Wide enough for the table when piped to a file or CI log (Rich defaults to 80 columns).
+    console = Console(width=None if sys.stdout.isatty() else 220)
+    try:
+        ks = [int(x) for x in k.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--k must be comma-separated integers, got {k!r}") from None
+    chosen = [m.strip() for m in models.split(",") if m.strip()]
+    try:
+        dataset = load_interactions(data)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if max_users:
+        dataset = dataset.subsample_users(max_users, seed)
+    name = Path(data).name if Path(data).is_dir() else Path(data).parent.name
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} models"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("loading", total=len(chosen))
+
+        def say(msg: str) -> None:
+            bar.update(task, description=msg[:70])
+            bar.console.log(msg)
+
+        try:
+            report, model = run_evaluation(
+                dataset, name, chosen, ks, progress=say, step_done=lambda _m: bar.advance(task)
+            )
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    console.print(build_table(report))
+    gain = report.improvement()
+    best = report.best_baseline()
+    if gain is not None and best is not None:
+        ours = next(r for r in report.results if r.name == "etalage")
+        console.print(
+            f"Etalage NDCG@20 {ours.metrics['ndcg@20']:.4f} vs best baseline {best.name} "
+            f"{best.metrics['ndcg@20']:.4f}: [bold]{gain * 100:+.1f}%[/bold]"
+        )
+    if out is not None:
+        out.write_text(json.dumps(report.to_dict(), indent=2))
+        console.print(f"wrote {out}")
+    if save_model is not None and model is not None:
+        model.save(str(save_model), report.to_dict())
+        console.print(f"saved model snapshot to {save_model}")
+
+
+if __name__ == "__main__":
+    app()
