@@ -326,3 +326,19 @@ def test_purchases_are_written_by_the_server_from_order_paid(events_server, fact
     assert stored[0].data["quantity"] == 2 and stored[0].data["video_id"] == order["source_video_id"]
     raw = b"".join(orjson.dumps(e.data) for e in stored)
     assert order["order_id"].encode() not in raw and shopper.id.encode() not in raw
+
+
+def test_browser_sessions_post_with_csrf_header_or_beacon_token(ev_client, events_server, factory):
+    from tests.factories import PASSWORD
+
+    shopper = factory.user()
+    login = ev_client.post("/api/v1/auth/login", json={"email": shopper.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    csrf = login.json()["csrf_token"]
+    body = {"events": [ev("impression", 0)], "platform": "web"}
+    assert ev_client.post("/api/v1/events", json=body).status_code == 403  # cookie without CSRF token
+    assert ev_client.post("/api/v1/events", json=body, headers={"X-CSRF-Token": csrf}).status_code == 200
+    beacon = {"events": [ev("impression", 1)], "platform": "web"}
+    assert ev_client.post("/api/v1/events?csrf_token=wrong", json=beacon).status_code == 403
+    assert ev_client.post(f"/api/v1/events?csrf_token={csrf}", json=beacon).status_code == 200
+    assert len(events_of(events_server.log, shopper.principal.pseudonym)) == 2

@@ -18,10 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from etalage.accounts import service as accounts
 from etalage.accounts.authz import Principal, require_scope
-from etalage.accounts.deps import optional_principal
+from etalage.accounts.deps import CSRF_HEADER, SESSION_COOKIE, optional_principal
 from etalage.core import bus, jobs
-from etalage.core.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
+from etalage.core.errors import Forbidden, InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from etalage.db import utcnow
 from etalage.events import engagement, ids, service
 from etalage.events.consumer import ConsumerThreads
@@ -40,14 +41,20 @@ def event_writer(
 ) -> Principal:
     db = request.app.state.db
     with db.read() as session:
-        principal = optional_principal(request, session, credentials)
+        beacon_csrf = request.query_params.get("csrf_token")
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if credentials is None and cookie and beacon_csrf and CSRF_HEADER not in request.headers:
+            # navigator.sendBeacon cannot set headers: a page leaving sends its CSRF token in the URL
+            principal = accounts.principal_for_session(session, cookie)
+            if not accounts.csrf_matches(principal, beacon_csrf):
+                raise Forbidden("Missing or wrong CSRF token.")
+        else:
+            principal = optional_principal(request, session, credentials)
     if principal is None:
         raise Unauthorized("Sign in, or send 'Authorization: Bearer <token>'.")
     require_scope(principal, "events:write")
     if principal.pseudonym is None:  # an account from before pseudonyms: give it one now
         from dataclasses import replace
-
-        from etalage.accounts import service as accounts
 
         with db.session() as session:
             principal = replace(principal, pseudonym=accounts.pseudonym_for(session, principal.user_id))
