@@ -200,6 +200,8 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released; the real commit is still to come
+        return
     callbacks = session.info.pop("on_commit", [])
     for callback in callbacks:
         try:
@@ -212,6 +214,8 @@ def _run_on_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # only a SAVEPOINT rolled back; the transaction goes on
+        return
     session.info.pop("on_commit", None)
 
 
