@@ -17,7 +17,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from etalage.feed.evaluate import ALL_MODELS, EvaluationReport, run_evaluation  # noqa: E402
+from etalage.feed.evaluate import ALL_MODELS, ETALAGE_RANKS, EvaluationReport, run_evaluation  # noqa: E402
 
 app = typer.Typer(help="Feed recommender: offline evaluation and model tools.", no_args_is_help=True)
 
@@ -83,6 +83,9 @@ def evaluate(
         0, "--max-users", help="Evaluate a fixed random subset of users (0 = all)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the user subset."),
+    ranks: str = typer.Option(
+        ",".join(str(r) for r in ETALAGE_RANKS), "--ranks", help="Low-rank sizes tried for Etalage."
+    ),
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Save the tuned Etalage model snapshot here."
     ),
@@ -94,8 +97,11 @@ def evaluate(
     console = Console(width=None if sys.stdout.isatty() else 220)
     try:
         ks = [int(x) for x in k.split(",") if x.strip()]
+        rank_list = [int(x) for x in ranks.split(",") if x.strip()]
     except ValueError:
-        raise typer.BadParameter(f"--k must be comma-separated integers, got {k!r}") from None
+        raise typer.BadParameter(
+            f"--k and --ranks take comma-separated integers, got {k!r} / {ranks!r}"
+        ) from None
     chosen = [m.strip() for m in models.split(",") if m.strip()]
     try:
         dataset = load_interactions(data)
@@ -122,7 +128,13 @@ def evaluate(
 
         try:
             report, model = run_evaluation(
-                dataset, name, chosen, ks, progress=say, step_done=lambda _m: bar.advance(task)
+                dataset,
+                name,
+                chosen,
+                ks,
+                progress=say,
+                step_done=lambda _m: bar.advance(task),
+                etalage_ranks=rank_list,
             )
         except ValueError as exc:
             console.print(f"[red]error:[/red] {exc}")
