@@ -24,7 +24,7 @@ from etalage.accounts.deps import CSRF_HEADER, SESSION_COOKIE, optional_principa
 from etalage.core import bus, jobs
 from etalage.core.errors import Forbidden, InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from etalage.db import utcnow
-from etalage.events import engagement, ids, service
+from etalage.events import ids, service
 from etalage.events.consumer import ConsumerThreads
 from etalage.events.ingest import drop_unknown_ids, prepare
 from etalage.events.log import open_event_log
@@ -196,7 +196,7 @@ def startup(app: FastAPI) -> None:
     app.state.events_on_order_paid = on_order_paid
     app.state.events_consumers = None
     if settings.inprocess_worker:
-        threads = ConsumerThreads([engagement.consumer(event_log, db)])
+        threads = ConsumerThreads(service.consumers(event_log, db))
         threads.start()
         app.state.events_consumers = threads
 

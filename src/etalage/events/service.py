@@ -17,6 +17,7 @@ from typing import Any
 
 from etalage.core import bus
 from etalage.db import Database
+from etalage.events.consumer import Consumer
 from etalage.events.ingest import epoch_ms
 from etalage.events.log import Appended, EventLog, StoredEvent, open_event_log
 from etalage.events.recent import RecentHistory
@@ -53,6 +54,13 @@ def notify_appended(log: EventLog, results: list[Appended]) -> None:
             APPENDED_TOPIC,
             {"log": log.name, "first_offset": min(stored), "last_offset": max(stored), "count": len(stored)},
         )
+
+
+def consumers(log: EventLog, db: Database) -> list[Consumer]:
+    """Every consumer this domain runs (the worker, ``etalage events consume`` and ``replay`` use it)."""
+    from etalage.events import engagement
+
+    return [engagement.consumer(log, db)]
 
 
 # --- recent history (the feed's in-session interest) ----------------------------------------------------

@@ -77,15 +77,7 @@ class EmbeddedEventLog:
         started = time.perf_counter()
         c = self._w
         last = c.execute("SELECT coalesce(max(off), 0) FROM events").fetchone()[0]
-        since = int(time.time() * 1000) - self._window_ms
-        lo, hi = 1, last + 1  # first offset received within the window (recv grows with off)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            row = c.execute("SELECT recv FROM events WHERE off >= ? ORDER BY off LIMIT 1", (mid,)).fetchone()
-            if row is None or row[0] >= since:
-                hi = mid
-            else:
-                lo = mid + 1
+        lo = self._first_received_since(c, int(time.time() * 1000) - self._window_ms, last)
         n = 0
         cursor = c.execute("SELECT recv, h FROM events WHERE off >= ? ORDER BY off", (lo,))
         while rows := cursor.fetchmany(65_536):
@@ -95,6 +87,36 @@ class EmbeddedEventLog:
         self._seen = last
         if n:
             log.info("event log: %s recent keys loaded in %.2fs", n, time.perf_counter() - started)
+
+    @staticmethod
+    def _first_received_since(c: sqlite3.Connection, since_ms: int, last: int) -> int:
+        """The first offset received at or after ``since_ms`` (recv grows with the offset): a bisection."""
+        lo, hi = 1, last + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = c.execute("SELECT recv FROM events WHERE off >= ? ORDER BY off LIMIT 1", (mid,)).fetchone()
+            if row is None or row[0] >= since_ms:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def trim(self, received_before_ms: int) -> int:
+        """Delete events received before the given time (retention); the newest event always stays, so
+        offsets keep growing. Returns how many were deleted."""
+        with self._write_lock():
+            c = self._w
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                last = c.execute("SELECT coalesce(max(off), 0) FROM events").fetchone()[0]
+                upto = min(self._first_received_since(c, received_before_ms, last), last)
+                deleted = c.execute("DELETE FROM events WHERE off < ?", (upto,)).rowcount
+                c.execute("COMMIT")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
+        return deleted
 
     def _catch_up(self, c: sqlite3.Connection) -> int:
         """Add the keys other processes appended since our last turn; return the newest offset."""
