@@ -342,3 +342,28 @@ def test_browser_sessions_post_with_csrf_header_or_beacon_token(ev_client, event
     assert ev_client.post("/api/v1/events?csrf_token=wrong", json=beacon).status_code == 403
     assert ev_client.post(f"/api/v1/events?csrf_token={csrf}", json=beacon).status_code == 200
     assert len(events_of(events_server.log, shopper.principal.pseudonym)) == 2
+
+
+def test_an_unreachable_log_is_a_503_to_retry_not_a_500_or_a_hang(settings, database, db, factory):
+    import httpx
+
+    from etalage.app import create_app
+    from tests.conftest import LiveServer, free_port
+
+    own = settings.model_copy(
+        update={"nats_url": f"nats://127.0.0.1:{free_port()}", "events_nats_stream": "ETALAGE_NOWHERE"}
+    )
+    live = LiveServer(create_app(own, database), free_port())
+    live.start()
+    try:
+        shopper = factory.user()
+        started = time.monotonic()
+        with httpx.Client(base_url=live.url, timeout=30) as client:
+            first = post(client, shopper, [ev("impression", 0)])
+            again = post(client, shopper, [ev("impression", 1)])
+        assert first.status_code == again.status_code == 503
+        assert first.headers["content-type"] == "application/problem+json" and first.headers["retry-after"]
+        assert "Retry the same batch" in first.json()["detail"]
+        assert time.monotonic() - started < 10
+    finally:
+        live.stop()

@@ -23,6 +23,7 @@ from etalage.accounts.authz import Principal, require_scope
 from etalage.accounts.deps import CSRF_HEADER, SESSION_COOKIE, optional_principal
 from etalage.core import bus, jobs
 from etalage.core.errors import Forbidden, InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
+from etalage.core.ratelimit import MemoryRateLimiter
 from etalage.db import utcnow
 from etalage.events import ids, service
 from etalage.events.consumer import ConsumerThreads
@@ -88,6 +89,13 @@ _BODY = {
 }
 
 
+async def _hit(limiter: Any, key: str, limit: int, cost: int = 1) -> Any:
+    """A per-minute rate-limit check; Redis is a network call, so it leaves the event loop."""
+    if isinstance(limiter, MemoryRateLimiter):
+        return limiter.hit(key, limit, 60, cost)
+    return await run_in_threadpool(limiter.hit, key, limit, 60, cost)
+
+
 @router.post(
     "/events",
     response_model=IngestResult,
@@ -111,7 +119,7 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
     app = request.app
     settings, limiter = app.state.settings, app.state.limiter
     key = principal.pseudonym or ""
-    decision = limiter.hit(f"events:batches:{key}", settings.event_batches_per_minute, 60)
+    decision = await _hit(limiter, f"events:batches:{key}", settings.event_batches_per_minute)
     if not decision.allowed:
         raise RateLimited(
             "Too many event batches from this user; wait and retry.", retry_after=decision.retry_after
@@ -137,7 +145,7 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
             ],
             rejected=prepared.rejected,
         )
-    decision = limiter.hit(f"events:events:{key}", settings.events_per_minute, 60, cost=len(prepared.events))
+    decision = await _hit(limiter, f"events:events:{key}", settings.events_per_minute, len(prepared.events))
     if not decision.allowed:
         raise RateLimited(
             f"More than {settings.events_per_minute} events a minute from this user; nothing of this batch "
@@ -148,7 +156,9 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
     try:
         results = await event_log.append_async(prepared.events)
     except Exception as exc:
-        log.exception("appending %s events to the %s log failed", len(prepared.events), event_log.name)
+        expected = isinstance(exc, ConnectionError | TimeoutError)  # an outage: no traceback per batch
+        log.warning("appending %s events to the %s log failed: %r", len(prepared.events), event_log.name, exc,
+                    exc_info=not expected)  # fmt: skip
         raise ServiceUnavailable(
             "The event log did not confirm the write. Retry the same batch: events already stored are "
             "recognised as duplicates.",

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -23,11 +25,14 @@ from typing import Any, TypeVar
 from etalage.events.log import Appended, StoredEvent, dumps, loads, msg_id
 
 T = TypeVar("T")
+log = logging.getLogger("etalage.events.nats")
 
 
 class NatsEventLog:
     name = "nats"
     ack_timeout = 10.0
+    connect_timeout = 5.0
+    retry_seconds = 2.0
 
     def __init__(self, url: str, *, stream: str = "ETALAGE_EVENTS", duplicate_window: float = 90_000) -> None:
         self.url = url
@@ -43,6 +48,7 @@ class NatsEventLog:
         self._connect_lock = asyncio.Lock()
         self._readers: dict[int, _Reader] = {}  # one per calling thread
         self._closed = False
+        self._retry_at = 0.0
 
     # --- plumbing -------------------------------------------------------------------------------------
 
@@ -50,31 +56,53 @@ class NatsEventLog:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     async def _ensure(self) -> Any:
-        if self._js is not None:
+        if self._js is not None and not self._nc.is_closed:
             return self._js
         async with self._connect_lock:
-            if self._js is None:
-                import nats
-                from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-
-                nc = await nats.connect(
-                    self.url, name="etalage-events", connect_timeout=5, max_reconnect_attempts=-1
-                )
-                js = nc.jetstream(timeout=self.ack_timeout)
-                config = StreamConfig(
-                    name=self.stream,
-                    subjects=[f"{self.stream}.>"],
-                    storage=StorageType.FILE,
-                    retention=RetentionPolicy.LIMITS,
-                    discard=DiscardPolicy.OLD,
-                    duplicate_window=self.duplicate_window,
-                )
-                try:
-                    await js.add_stream(config)
-                except Exception:  # exists with other settings (e.g. an operator's limits): keep theirs
-                    await js.stream_info(self.stream)
-                self._nc, self._js = nc, js
+            if self._js is not None and not self._nc.is_closed:
+                return self._js
+            if time.monotonic() < self._retry_at:  # failed a moment ago: answer at once, not after a timeout
+                raise ConnectionError(f"NATS at {self.url} is not reachable; retrying shortly")
+            try:
+                await self._connect()
+            except Exception:
+                self._retry_at = time.monotonic() + self.retry_seconds
+                raise
         return self._js
+
+    async def _connect(self) -> None:
+        import nats
+        from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("NATS event log: %s", exc or exc.__class__.__name__)
+
+        async def on_disconnect() -> None:
+            log.warning("NATS event log: disconnected from %s; reconnecting", self.url)
+
+        # Bounded, so an unreachable server fails the first append quickly (503) instead of hanging;
+        # once connected the client reconnects on its own for as long as it takes.
+        nc = await asyncio.wait_for(
+            nats.connect(
+                self.url, name="etalage-events", connect_timeout=2, max_reconnect_attempts=-1,
+                error_cb=on_error, disconnected_cb=on_disconnect,
+            ),
+            self.connect_timeout,
+        )  # fmt: skip
+        js = nc.jetstream(timeout=self.ack_timeout)
+        config = StreamConfig(
+            name=self.stream,
+            subjects=[f"{self.stream}.>"],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=self.duplicate_window,
+        )
+        try:
+            await js.add_stream(config)
+        except Exception:  # exists with other settings (e.g. an operator's limits): keep theirs
+            await js.stream_info(self.stream)
+        self._nc, self._js = nc, js
 
     # --- append ---------------------------------------------------------------------------------------
 
