@@ -66,3 +66,72 @@ BODY_EXAMPLES["POST /api/v1/merchants/{merchant_id}/members"] = {
     "role": "staff",
 }
 BODY_EXAMPLES["PUT /api/v1/admin/users/{user_id}/roles"] = {"roles": ["shopper"]}
+
+
+# --- content ------------------------------------------------------------------------------------------------
+
+
+@builder
+def _content(world: World) -> None:
+    """B's private content (an upload, an unpublished video, a comment under a removed video) and a public
+    live room (a third creator's) with a deal and a chat message."""
+    from etalage.content import comments, live, live_chat, products, uploads, videos
+    from etalage.content.schemas import DealCreate
+    from etalage.core.money import Money
+    from etalage.core.ratelimit import MemoryRateLimiter
+    from tests.factories import make_room, make_video
+
+    f, limiter = world.factory, MemoryRateLimiter()
+    with f.db.session() as s:
+        world.own("upload_id", uploads.create(s, world.b_shopper.principal, size=1000, filename="b.mp4",
+                                              content_type="video/mp4", limiter=limiter).id)
+    world.own("video_id", make_video(f, world.b_merchant, merchant_id=world.b_merchant.merchant_id, publish=False,
+                                    transcode=False))
+    third = f.user("shopper", "creator")
+    moderator = f.user("moderator")
+    public_video = make_video(f, third)
+    with f.db.session() as s:
+        comment = comments.create(s, world.b_shopper.principal, public_video, text="Mine now", parent_id=None,
+                                  limiter=limiter)
+        world.own("comment_id", comment.id)
+        videos.moderate(s, moderator.principal, public_video, "remove", "isolation fixture")
+    room_id = make_room(f, third)
+    world.own("room_id", room_id, private=False)
+    product_id, variant_id = "prd_01M8000000000000000000000A", "var_01M8000000000000000000000A"
+    if products.catalog_available():  # a real product from a third shop, as a creator's room would feature
+        from etalage.catalog import service as catalog
+
+        shop = f.merchant()
+        with f.db.session() as s:
+            made = catalog.create_product(s, shop.principal, shop.merchant_id or "", {
+                "title": "Third shop's shirt", "status": "active",
+                "variants": [{"sku": "ISO-1", "prices": [{"region_code": "BE", "amount": 1999, "currency": "EUR"}]}],
+            })
+            s.flush()
+            product_id = made.id
+            variant_id = catalog.get_products(s, [made.id])[0].variants[0].id
+    with f.db.session() as s:
+        deal = live.create_deal(s, third.principal, room_id, DealCreate(
+            product_id=product_id, variant_id=variant_id, price=Money(amount=999, currency="EUR"), quantity=5))
+        world.own("deal_id", deal.id, private=False)
+    chatter = f.user("shopper")
+    message = live_chat.post_chat(f.db, chatter.principal, room_id, "hello", limiter)
+    world.own("message_id", message["id"], private=False)
+
+
+PUBLIC_READ.update(
+    {
+        "GET /api/v1/videos/{video_id}",
+        "GET /api/v1/videos/{video_id}/comments",
+        "GET /api/v1/live/rooms/{room_id}",
+        "GET /api/v1/live/rooms/{room_id}/messages",
+        "GET /api/v1/live/rooms/{room_id}/deals",
+    }
+)
+BODY_EXAMPLES["PUT /api/v1/live/rooms/{room_id}/pin"] = {"product_id": "prd_01M8000000000000000000000A"}
+BODY_EXAMPLES["POST /api/v1/live/rooms/{room_id}/deals"] = {
+    "product_id": "prd_01M8000000000000000000000A",
+    "variant_id": "var_01M8000000000000000000000A",
+    "price": {"amount": 999, "currency": "EUR"},
+    "quantity": 1,
+}

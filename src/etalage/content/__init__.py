@@ -1,0 +1,1 @@
+"""Shoppable content: short videos (upload, transcoding, serving), product tags, live rooms, comments."""

@@ -1,0 +1,178 @@
+"""What other domains ask of content. Plain reads, bulk where the feed needs bulk; no HTTP, no commit.
+
+    get_video(session, video_id) -> VideoInfo            (any state; NotFound if absent)
+    get_videos(session, ids) -> dict[id, VideoInfo]      (bulk, for the feed's hydration; absent ids left out)
+    videos_exist(session, ids) -> set[str]               (ids that name a video, any state)
+    published_video_ids(session, since=None) -> list[str]  (oldest first; ``since``: published at/after)
+    video_sentiment(session, ids) -> dict[id, (count, mean)]
+    live_deal_for(session, room_id, variant_id) -> LiveDealInfo | None
+    reserve_live_deal(session, room_id, variant_id, quantity) -> LiveDealInfo | None
+    room_exists(session, room_id) -> bool
+    attribute_order_to_room(session, order_paid_payload) -> bool   (idempotent; commerce may call it in
+        its own transaction; content also does it on the ``order.paid`` bus event)
+
+Bus events published on commit: ``content.video.published`` {video_id, creator_id, merchant_id,
+product_ids, language, region, hashtags, published_at}; ``content.video.removed`` {video_id, state,
+reason}; ``content.comment.created`` {comment_id, video_id, language, sentiment};
+``content.live.started`` / ``content.live.ended`` {room_id, merchant_id}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etalage.content import storage
+from etalage.content.live_chat import attribute as attribute_order_to_room
+from etalage.content.live_deals import LiveDealInfo, live_deal_for, release_live_deal, reserve_live_deal
+from etalage.content.models import LiveRoom, Video
+from etalage.content.videos import product_tags
+from etalage.core.errors import NotFound
+
+__all__ = [
+    "LiveDealInfo",
+    "VideoInfo",
+    "attribute_order_to_room",
+    "get_video",
+    "get_videos",
+    "live_deal_for",
+    "published_video_ids",
+    "release_live_deal",
+    "reserve_live_deal",
+    "room_exists",
+    "video_sentiment",
+    "videos_exist",
+]
+
+
+@dataclass(frozen=True)
+class Rendition:
+    name: str
+    url: str
+    width: int
+    height: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    id: str
+    state: str
+    caption: str
+    hashtags: tuple[str, ...]
+    language: str
+    region: str | None
+    creator_id: str | None
+    merchant_id: str | None
+    product_ids: tuple[str, ...]
+    product_starts_ms: tuple[int | None, ...]  # parallel to product_ids
+    duration_ms: int | None
+    width: int | None
+    height: int | None
+    renditions: tuple[Rendition, ...]
+    poster_url: str | None
+    comment_count: int
+    mean_sentiment: float | None
+    created_at: datetime
+    published_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def renditions_of(video: Video) -> tuple[Rendition, ...]:
+    if not video.media_version:
+        return ()
+    return tuple(
+        Rendition(
+            r["name"],
+            storage.media_url(video.id, video.media_version, r["file"]),
+            r["width"],
+            r["height"],
+            r["bytes"],
+        )
+        for r in video.renditions
+    )
+
+
+def poster_url(video: Video) -> str | None:
+    if not video.poster or not video.media_version:
+        return None
+    return storage.media_url(video.id, video.media_version, video.poster["file"])
+
+
+def mean_sentiment(video: Video) -> float | None:
+    return round(video.sentiment_sum / video.comment_count, 4) if video.comment_count else None
+
+
+def _info(video: Video, tags: list[Any]) -> VideoInfo:
+    return VideoInfo(
+        id=video.id,
+        state=video.state,
+        caption=video.caption,
+        hashtags=tuple(video.hashtags),
+        language=video.language,
+        region=video.region,
+        creator_id=video.creator_id,
+        merchant_id=video.merchant_id,
+        product_ids=tuple(t.product_id for t in tags),
+        product_starts_ms=tuple(t.starts_at_ms for t in tags),
+        duration_ms=video.duration_ms,
+        width=video.width,
+        height=video.height,
+        renditions=renditions_of(video),
+        poster_url=poster_url(video),
+        comment_count=video.comment_count,
+        mean_sentiment=mean_sentiment(video),
+        created_at=video.created_at,
+        published_at=video.published_at,
+    )
+
+
+def get_video(session: Session, video_id: str) -> VideoInfo:
+    found = get_videos(session, [video_id])
+    if video_id not in found:
+        raise NotFound(f"No video {video_id}.")
+    return found[video_id]
+
+
+def get_videos(session: Session, ids: Iterable[str]) -> dict[str, VideoInfo]:
+    wanted = list(dict.fromkeys(ids))
+    out: dict[str, VideoInfo] = {}
+    for start in range(0, len(wanted), 500):  # keeps IN lists within every backend's limits
+        chunk = wanted[start : start + 500]
+        rows = list(session.scalars(select(Video).where(Video.id.in_(chunk))))
+        tags = product_tags(session, [v.id for v in rows])
+        out.update({v.id: _info(v, tags[v.id]) for v in rows})
+    return out
+
+
+def videos_exist(session: Session, ids: Iterable[str]) -> set[str]:
+    wanted = list(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.scalars(select(Video.id).where(Video.id.in_(wanted[start : start + 500]))))
+    return found
+
+
+def published_video_ids(session: Session, since: datetime | None = None) -> list[str]:
+    stmt = select(Video.id).where(Video.state == "published")
+    if since is not None:
+        stmt = stmt.where(Video.published_at >= since)
+    return list(session.scalars(stmt.order_by(Video.published_at, Video.id)))
+
+
+def video_sentiment(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, float | None]]:
+    rows = session.execute(
+        select(Video.id, Video.comment_count, Video.sentiment_sum).where(Video.id.in_(list(set(ids))))
+    )
+    return {vid: (n, round(total / n, 4) if n else None) for vid, n, total in rows}
+
+
+def room_exists(session: Session, room_id: str) -> bool:
+    return session.get(LiveRoom, room_id) is not None
