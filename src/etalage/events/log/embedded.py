@@ -38,6 +38,7 @@ class EmbeddedEventLog:
     # How often a reader waiting for new events looks for other processes' appends; appends made in
     # this process wake it at once.
     poll_seconds = 0.01
+    checkpoint_seconds = 0.25
 
     def __init__(self, path: Path | str, *, dedup_window: float = 90_000) -> None:
         self.path = Path(path)
@@ -53,12 +54,31 @@ class EmbeddedEventLog:
         self._appended = threading.Condition()
         self._closed = False
         self._w = self._connect(cache_kib=65_536)
+        # Checkpoints (copying the WAL into the database file, with an fsync) run in a thread of their
+        # own instead of inside whichever append crosses the threshold: appends stay ~1 ms at p99 instead
+        # of stalling for the fsync. The high automatic threshold is only a safety net.
+        self._w.execute("PRAGMA wal_autocheckpoint=20000")
+        self._w.execute("PRAGMA journal_size_limit=67108864")  # the WAL file shrinks back after a burst
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="etalage-events-checkpoint", daemon=True
+        )
         with self._write_lock():
             self._w.execute(
                 "CREATE TABLE IF NOT EXISTS events (off INTEGER PRIMARY KEY, recv INTEGER NOT NULL, "
                 "h INTEGER NOT NULL, body BLOB NOT NULL)"
             )
             self._rebuild_keys()
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect(cache_kib=2_048)
+        try:
+            while not self._closed:
+                time.sleep(self.checkpoint_seconds)
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: another process is at it
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
 
     def _connect(self, cache_kib: int) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
