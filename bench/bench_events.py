@@ -259,13 +259,26 @@ def bench_latency(ctx: BenchContext, backend: str) -> dict:
                notes=f"p50 {pct(50)} ms, max {latencies[-1]:.1f} ms over {len(latencies):,} events, batches of {size}")  # fmt: skip
 
 
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
 def run(ctx: BenchContext) -> list[dict]:
+    """Each row's notes end with the machine's 1-minute load average when it finished: other work on
+    this 2-core machine (test suites, other benchmarks) shows up there and in the figures."""
     backends = ["embedded"] + (["nats"] if nats_available() else [])
-    rows = [bench_prepare()]
+    rows: list[dict] = []
+
+    def add(*new: dict) -> None:
+        for r in new:
+            r["notes"] = f"{r['notes']}; {_load()}".lstrip("; ")
+        rows.extend(new)
+
+    add(bench_prepare())
     for backend in backends:
-        rows += bench_append(ctx, backend)
-        rows.append(bench_latency(ctx, backend))
-        rows += bench_http(ctx, backend)
+        add(*bench_append(ctx, backend))
+        add(bench_latency(ctx, backend))
+        add(*bench_http(ctx, backend))
     if "nats" not in backends:
         rows.append(row("events", "NATS rows", None, "", notes=f"skipped: no NATS server at {NATS_URL}"))
     return rows
