@@ -40,16 +40,25 @@ def randomized_svd(
 
 
 def csr_topk_rows(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the k largest entries of each row of a sparse matrix (ties: lowest column first)."""
+    """Keep the k largest entries of each row of a sparse matrix.
+
+    Only rows longer than k are touched, each with one argpartition over its own entries, which
+    is far cheaper than sorting all entries when a few popular items have very long rows.
+    """
     m = sp.csr_matrix(m)
     m.eliminate_zeros()
     counts = np.diff(m.indptr)
-    if counts.max(initial=0) <= k:
+    heavy = np.flatnonzero(counts > k)
+    if len(heavy) == 0:
         return m
+    keep = np.ones(m.nnz, dtype=bool)
+    for r in heavy:
+        lo, hi = m.indptr[r], m.indptr[r + 1]
+        seg = m.data[lo:hi]
+        mask = np.zeros(hi - lo, dtype=bool)
+        mask[np.argpartition(-seg, k - 1)[:k]] = True
+        keep[lo:hi] = mask
     rows = np.repeat(np.arange(m.shape[0]), counts)
-    order = np.lexsort((m.indices, -m.data, rows))
-    rank_in_row = np.arange(len(order)) - m.indptr[rows[order]]
-    keep = order[rank_in_row < k]
     return sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
 
 
@@ -169,39 +178,61 @@ def next_item_regression(
     basis: np.ndarray,
     decay: float,
     shrink: float,
-    max_prefix: int = 30,
-    chunk: int = 200_000,
+    chunk: int = 100_000,
 ) -> np.ndarray:
     """Low-rank "what comes next" model: ridge-regress each event's item on the recency-weighted
     history before it, projected onto the collaborative basis (n_items × rank).
 
     The full-rank version is an n_items² matrix (the transition part of SLIST, Choi et al. 2021);
     projecting the history keeps it to a rank × n_items table: score = (history · basis) @ table.
-    Events only count as "next" when strictly later than their prefix (ties carry no order).
+    The prefix of an event is every event of the user with an earlier timestamp, weighted
+    decay^(distinct timestamps back − 1) exactly as ``history_matrix`` weights a live history; it
+    is computed as a running exponential sum over timestamp groups, so cost is O(events × rank).
     """
     items, ts, w = sequences.items, sequences.timestamps, sequences.weights
     n_items, rank = basis.shape
     users = np.repeat(np.arange(sequences.n_users), np.diff(sequences.indptr))
     gram = np.zeros((rank, rank), dtype=np.float64)
     cross = np.zeros((n_items, rank), dtype=np.float64)  # Yᵀ (H·basis)
-    for start in range(0, len(items), chunk):
-        stop = min(len(items), start + chunk)
-        idx = np.arange(start, stop)
-        proj = np.zeros((len(idx), rank), dtype=np.float32)
-        has_prefix = np.zeros(len(idx), dtype=bool)
-        for k in range(1, max_prefix + 1):
-            prev = idx - k
-            ok = prev >= 0
-            ok[ok] &= (users[prev[ok]] == users[idx[ok]]) & (ts[prev[ok]] < ts[idx[ok]])
-            if not ok.any():
-                break
-            proj[ok] += (np.float32(decay) ** (k - 1) * w[prev[ok]])[:, None] * basis[items[prev[ok]]]
-            has_prefix |= ok
-        proj, target = proj[has_prefix], items[idx[has_prefix]]
-        tw = w[idx[has_prefix]]
-        gram += proj.T.astype(np.float64) @ proj
-        y = sp.csr_matrix((tw, (target, np.arange(len(target)))), shape=(n_items, len(target)))
+    if len(items) == 0:
+        return np.zeros((rank, n_items), dtype=np.float32)
+    # group position = how many distinct timestamps precede the event within its user
+    group_pos = recency_positions(users[::-1], -ts[::-1])[::-1]
+    order = np.argsort(group_pos, kind="stable")  # by position, then (user, ts) as stored
+    bounds = np.searchsorted(group_pos[order], np.arange(group_pos.max() + 2))
+    state = np.zeros((sequences.n_users, rank), dtype=np.float32)
+    pending_proj: list[np.ndarray] = []
+    pending_ev: list[np.ndarray] = []
+    pending = 0
+
+    def flush() -> None:
+        nonlocal gram, cross, pending
+        proj, ev = np.vstack(pending_proj), np.concatenate(pending_ev)
+        gram += proj.T @ proj  # float32 BLAS; accumulated across chunks in float64
+        y = sp.csr_matrix((w[ev], (items[ev], np.arange(len(ev)))), shape=(n_items, len(ev)))
         cross += y @ proj
+        pending_proj.clear()
+        pending_ev.clear()
+        pending = 0
+
+    for p in range(len(bounds) - 1):
+        ev = order[bounds[p] : bounds[p + 1]]
+        if len(ev) == 0:
+            break
+        us = users[ev]
+        if p > 0:
+            pending_proj.append(state[us])
+            pending_ev.append(ev)
+            pending += len(ev)
+        # fold this timestamp group into each user's running sum (ties share one group)
+        first = np.r_[True, us[1:] != us[:-1]]
+        contrib = np.add.reduceat(w[ev, None] * basis[items[ev]], np.flatnonzero(first), axis=0)
+        uniq = us[first]
+        state[uniq] = np.float32(decay) * state[uniq] + contrib
+        if pending >= chunk:
+            flush()
+    if pending:
+        flush()
     if not gram.any():
         return np.zeros((rank, n_items), dtype=np.float32)
     lam = shrink * float(np.trace(gram)) / rank

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from etalage.feed.baselines import BASELINE_GRIDS, BASELINES
+from etalage.feed.baselines import BASELINE_GRIDS, BASELINES, LADDER_SEARCH
 from etalage.feed.dataset import InteractionData, TrainView
 from etalage.feed.metrics import EvalTarget, evaluate_scores
 from etalage.feed.model import EtalageConfig, EtalageModel
 from etalage.feed.protocol import TuningSetup, build_target, tuning_setup
 from etalage.feed.threads import blas_threads, cpu_count
-from etalage.feed.tuning import METRIC_K, tune_baseline, tune_etalage
+from etalage.feed.tuning import METRIC_K, tune_baseline, tune_etalage, tuning_users
 
 ALL_MODELS = ("etalage", "popularity", "itemknn", "ease", "als")
 # Low-rank sizes tried for Etalage (picked on the tuning split before the blend is tuned).
@@ -77,11 +77,14 @@ def _run_baseline(
 ) -> ModelResult:
     t0 = time.perf_counter()
     factory = BASELINES[name]
-    model, log = tune_baseline(factory, BASELINE_GRIDS[name], setup.train, setup.target, say)
+    model, log, fit = tune_baseline(
+        factory, BASELINE_GRIDS[name], setup.train, setup.target, say, ladder=name in LADDER_SEARCH
+    )
     tuning = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    model = factory(**log.best_params).fit(full_train)  # same fit for holdout or valid tuning
-    fit = time.perf_counter() - t1
+    if setup.holdout:  # tuned without the held-out rows: refit the chosen setting on all of train
+        t1 = time.perf_counter()
+        model = factory(**log.best_params).fit(full_train)
+        fit = time.perf_counter() - t1
     return ModelResult(
         name, _test_metrics(model.score_users, test, ks), fit, tuning, dict(log.best_params), log.best_score
     )
@@ -98,10 +101,14 @@ def fit_tuned_etalage(
     valid NDCG@20, fit seconds of that final fit, total tuning seconds)."""
     t0 = time.perf_counter()
     best: tuple[float, EtalageModel] | None = None
+    users = tuning_users(setup.target, data.n_items)
     for rank in ranks:
         model = EtalageModel(EtalageConfig(rank=rank)).fit(setup.train, data.item_ids)
         score = evaluate_scores(
-            lambda us, m=model: m.score_users(setup.train.sequences, us), setup.target, ks=(METRIC_K,)
+            lambda us, m=model: m.score_users(setup.train.sequences, us),
+            setup.target,
+            ks=(METRIC_K,),
+            users=users,
         ).ndcg[METRIC_K]
         say(f"etalage rank={rank}: valid NDCG@20 {score:.4f} (default blend)")
         if best is None or score > best[0]:

@@ -64,7 +64,6 @@ class EtalageConfig:
     seq_gap_decay: float = 0.5
     seq_k: int = 200
     flow_shrink: float = 0.01  # ridge λ of the next-item regression, relative to its mean eigenvalue
-    flow_prefix: int = 30  # history events used as a prefix when learning "what comes next"
     decay: float = 0.8  # recency decay per step back, for collab/coeng/content history weights
     seq_decay: float = 0.5  # steeper recency for the next-item component
     rate_weight: float = 0.5  # share of engagement rate vs log-popularity in the prior
@@ -146,9 +145,7 @@ class EtalageModel:
         self.sequel = transition_table(train.sequences, n, cfg.seq_gaps, cfg.seq_gap_decay, cfg.seq_k)
         self.ordered = bool(train.ordered and self.sequel.nnz > 0)
         if self.ordered:
-            self.flow = next_item_regression(
-                train.sequences, self.item_factors, cfg.decay, cfg.flow_shrink, cfg.flow_prefix
-            )
+            self.flow = next_item_regression(train.sequences, self.item_factors, cfg.decay, cfg.flow_shrink)
         else:
             self.flow = np.zeros((self.item_factors.shape[1], n), dtype=np.float32)
         self.coeng_online = sp.csr_matrix((n, n), dtype=np.float32)
