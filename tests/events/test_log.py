@@ -71,10 +71,10 @@ def test_a_waiting_reader_wakes_when_an_event_arrives(event_log):
     event_log.append(make(1, prefix="late"))
     thread.join(5)
     assert [e.event_id for e in got] == ["late0"]
-    assert time.monotonic() - sent < 0.5
+    assert time.monotonic() - sent < 1.5  # woken by the append (~10 ms), not by the 5 s timeout
     started = time.monotonic()
     assert event_log.read(3, 10, wait=0.3) == []
-    assert 0.25 < time.monotonic() - started < 2
+    assert 0.25 < time.monotonic() - started < 4
 
 
 def test_embedded_log_remembers_keys_across_a_restart(tmp_path):
