@@ -156,5 +156,27 @@ def evaluate(
         console.print(f"saved model snapshot to {save_model}")
 
 
+@app.command()
+def bench(
+    items: int = typer.Option(100_000, "--items", help="Catalogue size."),
+    users: int = typer.Option(10_000, "--users", help="Number of users."),
+    events: int = typer.Option(1_000_000, "--events", help="Approximate number of interactions."),
+    rank: int = typer.Option(64, "--rank", help="Low-rank size of the collaborative component."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Fit/score/update/snapshot timings of Etalage's model on a synthetic log of the given size."""
+    from etalage.feed.bench import run_bench
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    with console.status(f"fitting on {users} users × {items} items × ~{events} events"):
+        res = run_bench(users, items, events, rank, seed)
+    table = Table(title="Etalage model at scale (synthetic log; speed only)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in res.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

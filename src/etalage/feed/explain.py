@@ -23,9 +23,12 @@ def _per_history_item(model: EtalageModel, comp: str, hist_items: np.ndarray, hi
     if comp == "collab":
         return hist_w * (model.left[hist_items] @ model.right[item])
     if comp == "coeng":
-        return hist_w * model.coeng_all[hist_items, item].toarray().ravel()
+        # slice the history's rows first: a column of a CSR table would scan all of it
+        part = model.coeng[hist_items][:, [item]] + model.coeng_online[hist_items][:, [item]]
+        return hist_w * part.toarray().ravel()
     if comp == "sequel":
-        return hist_w * model.sequel_all[hist_items, item].toarray().ravel()
+        part = model.sequel[hist_items][:, [item]] + model.sequel_online[hist_items][:, [item]]
+        return hist_w * part.toarray().ravel()
     if comp == "flow":
         return hist_w * (model.item_factors[hist_items] @ model.flow[:, item])
     if comp == "content" and model.content is not None:

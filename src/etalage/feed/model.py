@@ -40,6 +40,7 @@ from etalage.feed.components import (
     transition_table,
 )
 from etalage.feed.dataset import DEFAULT_EVENT_WEIGHTS, Sequences, TrainView
+from etalage.feed.scoring import blend_scores, build_dense_tables
 
 COMPONENTS = ("prior", "collab", "coeng", "sequel", "flow", "content")
 REASONS = {
@@ -195,9 +196,7 @@ class EtalageModel:
         scale[: self.fitted_items] = self.col_scale
         self.left = (right * scale[:, None]) * self.factor_weight[None, :]
         self.prior_z = self._prior()
-        # merged once here, not per request: adding two big sparse matrices costs O(nnz)
-        self.coeng_all = self.coeng + self.coeng_online if self.coeng_online.nnz else self.coeng
-        self.sequel_all = self.sequel + self.sequel_online if self.sequel_online.nnz else self.sequel
+        self.dense_tables = build_dense_tables(self)
 
     def _prior(self) -> np.ndarray:
         cfg = self.config
@@ -227,29 +226,30 @@ class EtalageModel:
         if "collab" in wanted:
             out["collab"] = np.asarray(hist @ self.left) @ self.right.T
         if "coeng" in wanted:
-            out["coeng"] = (hist @ self.coeng_all).toarray()
+            out["coeng"] = self.sparse_product("coeng", hist).toarray()
         if "sequel" in wanted and self.ordered:
-            out["sequel"] = (hist_seq @ self.sequel_all).toarray()
+            out["sequel"] = self.sparse_product("sequel", hist_seq).toarray()
         if "flow" in wanted and self.ordered:
             out["flow"] = np.asarray(hist @ self.item_factors) @ self.flow
         if "content" in wanted and self.content is not None:
             out["content"] = np.asarray(hist @ self.content) @ self.content.T
         return out
 
-    def blend(self, comps: dict[str, np.ndarray], n_rows: int) -> np.ndarray:
-        w = self.config.weights
-        total = np.repeat(self.prior_z[None, :] * np.float32(w.get("prior", 0.0)), n_rows, axis=0)
-        for name, s in comps.items():
-            if w.get(name, 0.0):
-                total += np.float32(w[name]) * zscore_rows(s.astype(np.float32, copy=False))
-        return total
+    def sparse_product(self, name: str, hist: sp.csr_matrix) -> sp.csr_matrix:
+        """hist @ (fitted table + online increments), without ever adding the two big tables
+        (that would cost O(nnz) per online update)."""
+        base, online = (
+            (self.coeng, self.coeng_online) if name == "coeng" else (self.sequel, self.sequel_online)
+        )
+        out = sp.csr_matrix(hist @ base)
+        return out + sp.csr_matrix(hist @ online) if online.nnz else out
 
     def score_users(self, sequences: Sequences, users: np.ndarray) -> np.ndarray:
         """Batch scoring from stored histories (the offline evaluation path)."""
         users = np.asarray(users)
         hist = history_matrix(sequences, users, self.n_items, self.config.decay)
         hist_seq = history_matrix(sequences, users, self.n_items, self.config.seq_decay)
-        return self.blend(self.component_scores(hist, hist_seq), len(users))
+        return blend_scores(self, hist, hist_seq)
 
     def _history_rows(
         self, items: np.ndarray, weights: np.ndarray | None, order: np.ndarray | None
@@ -283,7 +283,7 @@ class EtalageModel:
         the prior alone. The caller removes items it must not show (already seen, out of stock).
         """
         hist, hist_seq = self._history_rows(np.asarray(item_indices), weights, timestamps)
-        return self.blend(self.component_scores(hist, hist_seq), 1)[0]
+        return blend_scores(self, hist, hist_seq)[0]
 
     def recommend(
         self,
