@@ -67,30 +67,39 @@ def wrong_prefix(kind: str, value: str) -> str | None:
     return None
 
 
-def unknown_ids(session_factory: Callable[[], object], wanted: dict[str, set[str]]) -> set[str]:
-    """The ids among ``wanted`` (kind -> ids) that a registered validator says do not exist."""
+def to_check(wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Of ``wanted`` (kind -> ids), those a validator must answer for: not confirmed in the last 30 s."""
     now = time.monotonic()
     todo: dict[str, set[str]] = {}
     with _lock:
         for kind, ids in wanted.items():
-            if kind not in _validators:
-                continue
-            fresh = {i for i in ids if now - _known.get(i, -1e9) > CACHE_SECONDS}
-            if fresh:
-                todo[kind] = fresh
-    if not todo:
-        return set()
-    missing: set[str] = set()
+            if kind in _validators:
+                fresh = {i for i in ids if now - _known.get(i, -1e9) > CACHE_SECONDS}
+                if fresh:
+                    todo[kind] = fresh
+    return todo
+
+
+def missing(session_factory: Callable[[], object], todo: dict[str, set[str]]) -> set[str]:
+    """Ask the validators (one query per kind); returns the ids that do not exist."""
+    now = time.monotonic()
+    out: set[str] = set()
     with session_factory() as session:  # type: ignore[attr-defined]
         for kind, ids in todo.items():
             found = _validators[kind](session, ids)
-            missing |= ids - found
+            out |= ids - found
             with _lock:
                 if len(_known) > _CACHE_MAX:
                     _known.clear()
                 for i in found:
                     _known[i] = now
-    return missing
+    return out
+
+
+def unknown_ids(session_factory: Callable[[], object], wanted: dict[str, set[str]]) -> set[str]:
+    """The ids among ``wanted`` (kind -> ids) that a registered validator says do not exist."""
+    todo = to_check(wanted)
+    return missing(session_factory, todo) if todo else set()
 
 
 def _creators_exist(session: Session, ids: set[str]) -> set[str]:
@@ -101,7 +110,3 @@ def _creators_exist(session: Session, ids: set[str]) -> set[str]:
 
 
 register_id_validator("creator", _creators_exist, prefix="usr")
-
-
-def has_validators() -> bool:
-    return bool(_validators)

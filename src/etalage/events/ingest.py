@@ -9,7 +9,6 @@ own fields and a coarse platform; never an IP address, a user agent or anything 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,28 +167,31 @@ def _target_problem(event: dict[str, Any]) -> str | None:
     return None
 
 
-def drop_unknown_ids(prepared: Prepared, session_factory: Callable[[], Any]) -> None:
-    """Reject events naming ids that the owning domain says do not exist (or were removed)."""
+def ids_to_check(prepared: Prepared) -> dict[str, set[str]]:
+    """The ids of the batch that an owning domain must confirm (cheap: no database here)."""
     wanted: dict[str, set[str]] = {}
     for event in prepared.events:
         for name, kind in ids.FIELD_KINDS.items():
             value = event.get(name)
             if value is not None:
                 wanted.setdefault(kind, set()).add(value)
-    if not wanted:
-        return
-    missing = ids.unknown_ids(session_factory, wanted)
+    return ids.to_check(wanted) if wanted else {}
+
+
+def drop_unknown_ids(prepared: Prepared, missing: set[str]) -> None:
+    """Reject the events naming an id that the owning domain says does not exist (or was removed)."""
     if not missing:
         return
     keep_events, keep_indexes = [], []
     for event, index in zip(prepared.events, prepared.indexes, strict=True):
         unknown = next((n for n in ids.FIELD_KINDS if event.get(n) in missing), None)
         if unknown:
+            what = unknown[:-3].replace("_", " ")
             prepared.rejected.append(
                 {
                     "index": index,
                     "event_id": event["event_id"],
-                    "reason": f"{unknown}: no such {unknown[:-3].replace('_', ' ')} {event[unknown]}",
+                    "reason": f"{unknown}: no such {what} {event[unknown]}",
                 }
             )
         else:
