@@ -46,10 +46,13 @@ def test_a_new_interaction_changes_the_next_page_without_refit(clustered):
 
 def test_empty_history_falls_back_to_the_prior(clustered):
     model = fit(clustered, rate_weight=0.0)  # prior = popularity only
-    s = model.score_history([], None, None)
-    assert s.shape == (model.n_items,)
-    assert np.allclose(s, model.config.weights["prior"] * model.prior_z)
-    assert model.pos_counts[np.argmax(s)] == model.pos_counts.max()
+    model.config.weights["prior"] = 0.0  # as tuned on Beauty: no prior next to personal components
+    for s in (model.score_history([], None, None), model.score_history(idx(model, "a0"), [0.0], None)):
+        assert s.shape == (model.n_items,)
+        assert np.allclose(s, model.prior_z)  # new users still get the popularity/quality prior
+        assert model.pos_counts[np.argmax(s)] == model.pos_counts.max()
+    top = int(np.argmax(model.prior_z))
+    assert model.explain([], top)["score"] == pytest.approx(float(model.prior_z[top]))
 
 
 def test_partial_fit_learns_new_item_from_co_engagement(clustered):

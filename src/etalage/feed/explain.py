@@ -52,8 +52,10 @@ def explain_item(
     """
     cfg = model.config
     hist, hist_seq = model._history_rows(item_indices, weights, timestamps)
-    comps = model.component_scores(hist, hist_seq)
-    components: dict[str, float] = {"prior": float(cfg.weights.get("prior", 0.0) * model.prior_z[item])}
+    empty = abs(hist).sum() == 0  # no usable history: the score is the prior alone (see scoring.py)
+    comps = {} if empty else model.component_scores(hist, hist_seq)
+    prior_weight = 1.0 if empty else float(cfg.weights.get("prior", 0.0))
+    components: dict[str, float] = {"prior": float(prior_weight * model.prior_z[item])}
     reasons: list[dict[str, Any]] = []
     if components["prior"] > 0:
         reasons.append(

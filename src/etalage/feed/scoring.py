@@ -105,4 +105,9 @@ def blend_scores(model: EtalageModel, hist: sp.csr_matrix, hist_seq: sp.csr_matr
         out -= (mean * scale)[:, None].astype(np.float32)
         # a product of CSR matrices has no duplicate (row, col) pairs, so plain fancy-index add is exact
         out[rows, s.indices] += (s.data * scale[rows]).astype(np.float32)
+    # No usable history (new user, or only zero-weight events): the prior alone, at full weight,
+    # even where the tuned blend gives the prior no weight next to personal components.
+    empty = np.asarray(abs(hist).sum(axis=1)).ravel() == 0
+    if empty.any():
+        out[empty] = model.prior_z
     return out
