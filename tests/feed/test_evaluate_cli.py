@@ -73,3 +73,24 @@ def test_evaluate_command_reports_bad_input(tmp_path: Path):
     assert "bad header" in result.output
     result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_unusable_valid_split_is_replaced_by_a_train_holdout_and_reported(tmp_path: Path):
+    from etalage.feed.dataset import load_interactions
+    from etalage.feed.evaluate import run_evaluation
+
+    from .conftest import clustered_rows, write_csv
+
+    rows = [r for r in clustered_rows(40) if r[4] != "valid"]
+    # every valid row repeats a train pair, so valid cannot tell settings apart
+    rows += [(u, i, e, 99, "valid") for (u, i, e, _t, s) in rows if s == "train" and e == "positive"][:40]
+    data = load_interactions(write_csv(tmp_path / "interactions.csv", rows))
+    report, model = run_evaluation(data, "synthetic", ["etalage", "popularity", "ease"], etalage_ranks=(4,))
+    assert "held out" in report.tuning_note and "instead" in report.tuning_note
+    assert [r.name for r in report.results] == ["etalage", "popularity", "ease"]
+    assert (
+        model is not None and model.pos_counts.sum() == data.train_view().weights.sum()
+    )  # refit on all train
+    # two clean taste clusters: the personalised models find the held-out test items easily
+    ndcg = {r.name: r.metrics["ndcg@20"] for r in report.results}
+    assert ndcg["etalage"] > ndcg["popularity"] and ndcg["ease"] > ndcg["popularity"]

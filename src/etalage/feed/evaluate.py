@@ -165,7 +165,10 @@ def run_evaluation(
                 params = _etalage_params(etalage_model)
                 report.results.append(ModelResult("etalage", metrics, fit, tuning, params, valid))
             else:
-                report.results.append(_run_baseline(m, setup, full_train, test, ks, say))
+                try:
+                    report.results.append(_run_baseline(m, setup, full_train, test, ks, say))
+                except MemoryError as exc:  # EASE on a catalogue too large for a dense n² matrix
+                    say(f"{m} skipped: {exc}")
             done(m)
     if etalage_model is not None:
         etalage_model.metadata["evaluation"] = report.to_dict()
