@@ -76,12 +76,13 @@ def append_rate(log, n: int, threads: int = 1) -> float:  # type: ignore[no-unty
     return n / (time.perf_counter() - started)
 
 
-def http_bodies(n_batches: int, tag: str) -> list[bytes]:
+def http_bodies(n_batches: int, tag: str, videos: list[str]) -> list[bytes]:
     now = datetime.now(UTC).isoformat()
     bodies = []
     for b in range(n_batches):
         events = [
-            {"type": "view_end", "event_id": f"{tag}{b}.{i}", "occurred_at": now, "video_id": VIDEO,
+            {"type": "view_end", "event_id": f"{tag}{b}.{i}", "occurred_at": now,
+             "video_id": videos[(b * 7 + i) % len(videos)],
              "dwell_ms": 4200 + i, "watch_ratio": 0.5, "position": i % 50, "surface": "for_you"}
             for i in range(BATCH)
         ]  # fmt: skip
@@ -89,22 +90,32 @@ def http_bodies(n_batches: int, tag: str) -> list[bytes]:
     return bodies
 
 
-def make_tokens(database_url: str, n: int) -> list[str]:
+def make_world(database_url: str, n_users: int, n_videos: int) -> tuple[list[str], list[str]]:
+    """Users with tokens, and published videos for their events to name (existence is checked)."""
+    from sqlalchemy import insert
+
     from etalage.accounts import service as accounts
-    from etalage.db import Database
+    from etalage.content.models import Video
+    from etalage.db import Database, new_id, utcnow
 
     db = Database(database_url)
     tokens = []
     with db.session() as s:
-        for i in range(n):
+        for i in range(n_users):
             user = accounts.register_user(
                 s, email=f"b{i}@bench.example.com", password_hash="x", display_name=f"B{i}"
             )
             s.flush()
             token, _ = accounts.create_api_token(s, accounts.principal_for_user(s, user.id), name="bench")
             tokens.append(token)
+        # Rows straight into the content table: the benchmark needs ids that exist, not the upload pipeline.
+        videos = [
+            dict(id=new_id("vid"), uploader_id=user.id, state="published", published_at=utcnow())
+            for _ in range(n_videos)
+        ]
+        s.execute(insert(Video), videos)
     db.dispose()
-    return tokens
+    return tokens, [v["id"] for v in videos]
 
 
 def stored_count(backend: str, data_dir: Path, stream: str) -> int:
@@ -137,8 +148,8 @@ def bench_http(ctx: BenchContext, backend: str) -> list[dict]:
         env |= {"ETALAGE_NATS_URL": NATS_URL, "ETALAGE_EVENTS_NATS_STREAM": stream}
     rows = []
     with scratch_database("sqlite") as url, server(url, workers=2, env=env) as srv:
-        tokens = make_tokens(url, 200)
-        bodies = http_bodies(n_batches, secrets.token_hex(2))
+        tokens, videos = make_world(url, 200, 500)
+        bodies = http_bodies(n_batches, secrets.token_hex(2), videos)
         requests = [
             Request("POST", "/api/v1/events", {"Authorization": f"Bearer {tokens[i % len(tokens)]}",
                     "Content-Type": "application/json"}, body)
@@ -203,7 +214,7 @@ def bench_append(ctx: BenchContext, backend: str) -> list[dict]:
 def bench_prepare() -> dict:
     from etalage.events.ingest import prepare
 
-    body = http_bodies(1, "p")[0]
+    body = http_bodies(1, "p", [VIDEO])[0]
     received = datetime.now(UTC)
     prepare(body, user_key="psn_x", received=received, max_events=500, max_age_s=86400, max_future_s=300)
     started = time.perf_counter()

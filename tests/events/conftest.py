@@ -120,3 +120,23 @@ def events_server(request, settings, database, _events_servers, db) -> EventsSer
 def ev_client(events_server):  # type: ignore[no-untyped-def]
     with httpx.Client(base_url=events_server.url, timeout=30) as client:
         yield client
+
+
+# Most event tests name made-up videos and live rooms; the existence checks have tests of their own,
+# which ask for ``real_id_checks`` to get the registry the domains filled.
+from etalage.events import ids as _ids  # noqa: E402
+
+_REGISTERED = _ids.registered()
+
+
+@pytest.fixture(autouse=True)
+def _made_up_items_exist():  # type: ignore[no-untyped-def]
+    for kind, prefix in (("video", "vid"), ("live_room", "lrm")):
+        _ids.register_id_validator(kind, lambda _session, wanted: set(wanted), prefix=prefix)
+    yield
+    _ids.restore(_REGISTERED)
+
+
+@pytest.fixture
+def real_id_checks(_made_up_items_exist):  # type: ignore[no-untyped-def]
+    _ids.restore(_REGISTERED)

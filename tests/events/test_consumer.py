@@ -13,7 +13,7 @@ from etalage.events import engagement
 from etalage.events.consumer import Consumer, ConsumerThreads
 from etalage.events.models import ConsumerOffset, ItemEngagement
 
-VIDEO, LIVE, PRODUCT, CREATOR = new_id("vid"), new_id("liv"), new_id("prd"), new_id("usr")
+VIDEO, LIVE, PRODUCT, CREATOR = new_id("vid"), new_id("lrm"), new_id("prd"), new_id("usr")
 
 
 def events(n_users: int = 3) -> list[dict]:

@@ -82,7 +82,7 @@ def test_each_bad_event_is_rejected_alone_with_a_reason(ev_client, events_server
         ev("like", 5, when=now - timedelta(days=30)),  # too old
         {"type": "teleport", "event_id": "t1", "occurred_at": iso(now)},  # unknown type
         ev("like", 7, video_id="not-an-id"),  # unknown id format
-        ev("like", 8, video_id=new_id("vid"), live_room_id=new_id("liv")),  # two targets
+        ev("like", 8, video_id=new_id("vid"), live_room_id=new_id("lrm")),  # two targets
         ev("impression", 9, extra="field"),  # unknown field
         {"type": "like", "occurred_at": iso(now), "video_id": new_id("vid")},  # no event_id
         "not an object",
@@ -367,3 +367,23 @@ def test_an_unreachable_log_is_a_503_to_retry_not_a_500_or_a_hang(settings, data
         assert time.monotonic() - started < 10
     finally:
         live.stop()
+
+
+def test_videos_and_rooms_are_checked_with_the_content_domain(
+    ev_client, events_server, factory, real_id_checks
+):
+    from tests.factories import make_room
+
+    shopper, host = factory.user(), factory.user("creator")
+    room = make_room(factory, host)
+    batch = [
+        ev("impression", 0, live_room_id=room),
+        ev("impression", 1, live_room_id=new_id("lrm")),
+        ev("impression", 2, video_id=new_id("vid")),
+        ev("impression", 3, live_room_id=new_id("liv")),
+    ]
+    resp = post(ev_client, shopper, batch)
+    assert resp.status_code == 207, resp.text
+    reasons = {r["index"]: r["reason"] for r in resp.json()["rejected"]}
+    assert sorted(reasons) == [1, 2, 3]
+    assert "no such live room" in reasons[1] and "no such video" in reasons[2] and "'lrm_'" in reasons[3]

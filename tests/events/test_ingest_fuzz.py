@@ -36,7 +36,7 @@ fields = {
     "event_id": st.text(min_size=0, max_size=70) | json_values,
     "occurred_at": times,
     "video_id": st.just(new_id("vid")) | st.text(max_size=40),
-    "live_room_id": st.just(new_id("liv")),
+    "live_room_id": st.just(new_id("lrm")),
     "product_id": st.just(new_id("prd")),
     "creator_id": st.just(new_id("usr")),
     "dwell_ms": st.integers(min_value=-(10**12), max_value=10**12) | json_values,

@@ -64,10 +64,11 @@ def _tokens(database_url: str, n: int) -> list[str]:
 
 
 def _batch(client: int, n: int, size: int = 100) -> list[dict]:
+    # Scrolls name no item, so no existence check is involved: this test is about the log.
     now = datetime.now(UTC).isoformat()
     return [
-        {"type": "impression", "event_id": f"c{client}-b{n}-{i}", "occurred_at": now,
-         "video_id": "vid_01JD0000000000000000000000", "position": i}
+        {"type": "scroll", "event_id": f"c{client}-b{n}-{i}", "occurred_at": now, "velocity": 100.0 + i,
+         "position": i}
         for i in range(size)
     ]  # fmt: skip
 

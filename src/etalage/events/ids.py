@@ -50,6 +50,19 @@ def unregister_id_validator(kind: str) -> None:
     forget_known()
 
 
+def registered() -> tuple[dict[str, IdValidator], dict[str, str]]:
+    """Copies of the registry (tests swap validators and put them back)."""
+    return dict(_validators), dict(_prefixes)
+
+
+def restore(state: tuple[dict[str, IdValidator], dict[str, str]]) -> None:
+    _validators.clear()
+    _validators.update(state[0])
+    _prefixes.clear()
+    _prefixes.update(state[1])
+    forget_known()
+
+
 def forget_known(ids: Iterable[str] | None = None) -> None:
     """Drop cached answers (all, or for ``ids``), e.g. when a domain removes an item."""
     with _lock:
@@ -109,4 +122,23 @@ def _creators_exist(session: Session, ids: set[str]) -> set[str]:
     return set(accounts.display_names(session, sorted(ids)))
 
 
+def _videos_exist(session: Session, ids: set[str]) -> set[str]:
+    from etalage.content import service as content
+
+    return content.videos_exist(session, ids)
+
+
+def _rooms_exist(session: Session, ids: set[str]) -> set[str]:
+    from etalage.content import service as content
+
+    return {i for i in ids if content.room_exists(session, i)}  # a batch names few rooms
+
+
 register_id_validator("creator", _creators_exist, prefix="usr")
+try:  # the content domain answers for its videos and live rooms (products: the catalog registers)
+    import etalage.content.service  # noqa: F401
+except ImportError:  # pragma: no cover - a build without the content domain
+    pass
+else:
+    register_id_validator("video", _videos_exist, prefix="vid")
+    register_id_validator("live_room", _rooms_exist, prefix="lrm")
