@@ -387,3 +387,22 @@ def test_videos_and_rooms_are_checked_with_the_content_domain(
     reasons = {r["index"]: r["reason"] for r in resp.json()["rejected"]}
     assert sorted(reasons) == [1, 2, 3]
     assert "no such live room" in reasons[1] and "no such video" in reasons[2] and "'lrm_'" in reasons[3]
+
+
+def test_ingest_outcomes_are_counted_for_prometheus(ev_client, events_server, factory):
+    def counted(outcome: str) -> float:
+        text = ev_client.get("/metrics").text
+        line = next(
+            (x for x in text.splitlines() if x.startswith(f'etalage_events_total{{outcome="{outcome}"}}')), ""
+        )
+        return float(line.split()[-1]) if line else 0.0
+
+    before = {k: counted(k) for k in ("accepted", "duplicate", "rejected")}
+    shopper = factory.user()
+    batch = [ev("impression", 0), ev("view_end", 1, dwell_ms=-1)]
+    post(ev_client, shopper, batch)
+    post(ev_client, shopper, batch)
+    assert counted("accepted") - before["accepted"] == 1
+    assert counted("duplicate") - before["duplicate"] == 1
+    assert counted("rejected") - before["rejected"] == 2
+    assert "etalage_events_append_seconds_bucket" in ev_client.get("/metrics").text

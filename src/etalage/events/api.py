@@ -10,6 +10,7 @@ nothing of the batch was stored, and a retry of a stored batch is answered as du
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -25,7 +26,7 @@ from etalage.core import bus, jobs
 from etalage.core.errors import Forbidden, InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from etalage.core.ratelimit import MemoryRateLimiter
 from etalage.db import utcnow
-from etalage.events import ids, service
+from etalage.events import ids, metrics, service
 from etalage.events.consumer import ConsumerThreads
 from etalage.events.ingest import drop_unknown_ids, ids_to_check, prepare
 from etalage.events.log import open_event_log
@@ -138,6 +139,7 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
     if todo:  # only ids not confirmed in the last 30 s reach the owning domains' queries
         drop_unknown_ids(prepared, await run_in_threadpool(ids.missing, app.state.db.read, todo))
     if not prepared.events:
+        metrics.EVENTS.labels("rejected").inc(len(prepared.rejected))
         raise InvalidInput(
             "Every event of the batch was rejected; nothing was stored.",
             errors=[
@@ -154,6 +156,7 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
             retry_after=decision.retry_after,
         )
     event_log = app.state.event_log
+    started = time.perf_counter()
     try:
         results = await event_log.append_async(prepared.events)
     except Exception as exc:
@@ -165,8 +168,12 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
             "recognised as duplicates.",
             headers={"Retry-After": "1"},
         ) from exc
+    metrics.APPEND_SECONDS.labels(event_log.name).observe(time.perf_counter() - started)
     service.notify_appended(event_log, results)
     stored = [r.offset for r in results if not r.duplicate]
+    metrics.EVENTS.labels("accepted").inc(len(stored))
+    metrics.EVENTS.labels("duplicate").inc(len(results) - len(stored))
+    metrics.EVENTS.labels("rejected").inc(len(prepared.rejected))
     answer = {
         "accepted": len(stored),
         "duplicates": len(results) - len(stored),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import delete, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from etalage.db import Database, utcnow
 from etalage.events.log import EventLog, StoredEvent
+from etalage.events.metrics import CONSUMER_LAG
 from etalage.events.models import ConsumerOffset
 
 log = logging.getLogger("etalage.events.consumer")
@@ -101,9 +103,13 @@ class Consumer:
                 last,
                 self.name,
             )
+        checked = 0.0
         while not stop.is_set():
             try:
                 self.poll(wait=wait)
+                if time.monotonic() - checked > 5:  # the lag, for /metrics, now and then
+                    checked = time.monotonic()
+                    CONSUMER_LAG.labels(self.name).set(max(0, self.log.last_offset() - self.position()))
             except Exception:
                 log.exception("consumer %s failed; retrying", self.name)
                 stop.wait(2.0)
