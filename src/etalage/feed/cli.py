@@ -53,10 +53,10 @@ def build_table(report: EvaluationReport) -> Table:
     table = Table(title=title, caption=report.tuning_note)
     table.add_column("model", style="bold")
     for k in report.ks:
-        table.add_column(f"R@{k}", justify="right")
+        table.add_column(f"Recall@{k}", justify="right")
     for k in report.ks:
         table.add_column(f"NDCG@{k}", justify="right")
-    table.add_column("Cov@20", justify="right")
+    table.add_column("Coverage@20", justify="right")
     if report.has_auc:
         table.add_column("AUC", justify="right")
     table.add_column("fit s", justify="right")

@@ -86,6 +86,7 @@ class _ComponentCache:
         self.pos = np.full(train.n_users, -1, dtype=np.int64)
         self.pos[users] = np.arange(len(users))
         self.data: dict[str, np.ndarray] = {}
+        self.empty = np.diff(train.sequences.indptr)[users] == 0  # no usable history
 
     def compute(self, names: list[str]) -> None:
         m = self.model
@@ -111,6 +112,7 @@ class _ComponentCache:
                 w = weights.get(c, 0.0)
                 if w:
                     out += np.float32(w) * arr[rows].astype(np.float32)
+            out[self.empty[rows]] = self.model.prior_z  # as the served model does (scoring.py)
             return out
 
         return score
