@@ -263,11 +263,13 @@ def bench_latency(ctx: BenchContext, backend: str) -> dict:
         log.close()
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
+    appended = int(proc.stdout.split()[0])
     latencies.sort()
     pct = lambda p: round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 2)  # noqa: E731
     return row("events", f"event-to-consumer latency at {rate:,} events/s (appender in its own process)", pct(99),
                "ms p99", target="<= 250 ms", backend=backend,
-               notes=f"p50 {pct(50)} ms, max {latencies[-1]:.1f} ms over {len(latencies):,} events, batches of {size}")  # fmt: skip
+               notes=f"p50 {pct(50)} ms, max {latencies[-1]:.1f} ms; {len(latencies):,} of {appended:,} appended events received "
+                     f"(target {int(rate * duration):,}), batches of {size}")  # fmt: skip
 
 
 def _load() -> str:
