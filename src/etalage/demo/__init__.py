@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,8 @@ class DemoContext:
     progress: Progress
     data: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # Work a step left running in the background (e.g. ffmpeg renders), awaited after the last step.
+    pending: list[Callable[[], None]] = field(default_factory=list)
 
     def task(self, title: str, total: int) -> Any:
         return self.progress.add_task(title, total=total)
@@ -89,4 +92,6 @@ def build(
             started = time.perf_counter()
             fn(ctx)
             ctx.counts[f"seconds:{title}"] = round(time.perf_counter() - started, 1)
+        for wait in ctx.pending:
+            wait()
     return {k: v for k, v in ctx.counts.items() if not k.startswith("seconds:")}
