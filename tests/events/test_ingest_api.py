@@ -315,6 +315,7 @@ def test_purchases_are_written_by_the_server_from_order_paid(events_server, fact
                 "quantity": 1,
                 "unit_amount": 500,
                 "currency": "EUR",
+                "source_live_room_id": "lrm_01JD0000000000000000000000",
             },
         ],
         "paid_at": iso(datetime.now(UTC)),
@@ -324,6 +325,7 @@ def test_purchases_are_written_by_the_server_from_order_paid(events_server, fact
     stored = events_of(events_server.log, shopper.principal.pseudonym)
     assert [e.type for e in stored] == ["purchase", "purchase"]
     assert stored[0].data["quantity"] == 2 and stored[0].data["video_id"] == order["source_video_id"]
+    assert stored[1].data["live_room_id"] == "lrm_01JD0000000000000000000000"  # the line's own source
     raw = b"".join(orjson.dumps(e.data) for e in stored)
     assert order["order_id"].encode() not in raw and shopper.id.encode() not in raw
 

@@ -123,8 +123,9 @@ def purchase_events(order: dict[str, Any], user_key: str, *, secret: str) -> lis
         }
         for key, source in (
             ("variant_id", item.get("variant_id")),
-            ("video_id", order.get("source_video_id")),
-            ("live_room_id", order.get("source_live_room_id")),
+            # where this line was bought from (commerce gives it per line, and per order)
+            ("video_id", item.get("source_video_id") or order.get("source_video_id")),
+            ("live_room_id", item.get("source_live_room_id") or order.get("source_live_room_id")),
         ):
             if source:
                 event[key] = source
