@@ -49,6 +49,7 @@ def test_comments_carry_sentiment_and_the_video_keeps_the_mean(api, factory, db)
     with db.read() as s:
         assert content.get_video(s, video_id).comment_count == 5
         assert content.video_sentiment(s, [video_id])[video_id][0] == 5
+        assert content.comments_exist(s, [love.json()["id"], "cmt_01M8000000000000000000000A"]) == {love.json()["id"]}
 
     # The author takes theirs back: it leaves the mean too.
     assert api.delete(f"/api/v1/comments/{hate.json()['id']}", headers=ann.headers).status_code == 403

@@ -3,6 +3,7 @@
     get_video(session, video_id) -> VideoInfo            (any state; NotFound if absent)
     get_videos(session, ids) -> dict[id, VideoInfo]      (bulk, for the feed's hydration; absent ids left out)
     videos_exist(session, ids) -> set[str]               (ids that name a video, any state)
+    comments_exist(session, ids) -> set[str]             (ids of comments that are visible)
     published_video_ids(session, since=None) -> list[str]  (oldest first; ``since``: published at/after)
     video_sentiment(session, ids) -> dict[id, (count, mean)]
     live_deal_for(session, room_id, variant_id) -> LiveDealInfo | None
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from etalage.content import storage
 from etalage.content.live_chat import attribute as attribute_order_to_room
 from etalage.content.live_deals import LiveDealInfo, live_deal_for, release_live_deal, reserve_live_deal
-from etalage.content.models import LiveRoom, Video
+from etalage.content.models import Comment, LiveRoom, Video
 from etalage.content.videos import product_tags
 from etalage.core.errors import NotFound
 
@@ -38,6 +39,7 @@ __all__ = [
     "LiveDealInfo",
     "VideoInfo",
     "attribute_order_to_room",
+    "comments_exist",
     "get_video",
     "get_videos",
     "live_deal_for",
@@ -157,6 +159,15 @@ def videos_exist(session: Session, ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
         found.update(session.scalars(select(Video.id).where(Video.id.in_(wanted[start : start + 500]))))
+    return found
+
+
+def comments_exist(session: Session, ids: Iterable[str]) -> set[str]:
+    wanted = list(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(session.scalars(select(Comment.id).where(Comment.id.in_(chunk), Comment.state == "visible")))
     return found
 
 
