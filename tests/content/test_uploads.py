@@ -53,6 +53,12 @@ def test_sizes_are_checked_before_a_byte_is_sent(api, factory, db, live_server):
         "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 100000000\r\n"
     ))
     assert reply.startswith(b"HTTP/1.1 413") and b"application/problem+json" in reply
+    # So does a one-request upload that claims 10 GB.
+    reply = _raw(live_server.url, (
+        f"POST /api/v1/videos/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 10737418240\r\n"
+    ))
+    assert reply.startswith(b"HTTP/1.1 413") and b"payload-too-large" in reply
 
 
 def test_offsets_leases_and_overruns(api, factory, db):
