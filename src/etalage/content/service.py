@@ -9,6 +9,8 @@
     live_deal_for(session, room_id, variant_id) -> LiveDealInfo | None
     reserve_live_deal(session, room_id, variant_id, quantity) -> LiveDealInfo | None
     room_exists(session, room_id) -> bool
+    export_user_content(session, user_id) -> dict        (GDPR export: videos, comments, chat, reports)
+    erase_user_content(session, user_id) -> dict         (GDPR erasure: take down, blank, delete files)
     attribute_order_to_room(session, order_paid_payload) -> bool   (idempotent; commerce may call it in
         its own transaction; content also does it on the ``order.paid`` bus event)
 
@@ -32,6 +34,7 @@ from etalage.content import storage
 from etalage.content.live_chat import attribute as attribute_order_to_room
 from etalage.content.live_deals import LiveDealInfo, live_deal_for, release_live_deal, reserve_live_deal
 from etalage.content.models import Comment, LiveRoom, Video
+from etalage.content.privacy import erase_user_content, export_user_content
 from etalage.content.videos import product_tags
 from etalage.core.errors import NotFound
 
@@ -40,6 +43,8 @@ __all__ = [
     "VideoInfo",
     "attribute_order_to_room",
     "comments_exist",
+    "erase_user_content",
+    "export_user_content",
     "get_video",
     "get_videos",
     "live_deal_for",
@@ -167,7 +172,9 @@ def comments_exist(session: Session, ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.update(session.scalars(select(Comment.id).where(Comment.id.in_(chunk), Comment.state == "visible")))
+        found.update(
+            session.scalars(select(Comment.id).where(Comment.id.in_(chunk), Comment.state == "visible"))
+        )
     return found
 
 

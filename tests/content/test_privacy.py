@@ -1,0 +1,47 @@
+"""A person's content can be exported and erased (for compliance's GDPR requests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from etalage.content import media, storage
+from etalage.content import service as content
+from etalage.content.models import Video
+from etalage.core import bus
+from tests.factories import make_video
+
+pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+
+
+def test_export_then_erase(api, factory, db):
+    creator = factory.user("shopper", "creator")
+    fan = factory.user("shopper")
+    video_id = make_video(factory, creator, caption="My shirt #linen")
+    other_id = make_video(factory, factory.user("shopper", "creator"))
+    api.post(f"/api/v1/videos/{other_id}/comments", json={"text": "love it"}, headers=creator.headers)
+    api.post(f"/api/v1/videos/{video_id}/comments", json={"text": "nice"}, headers=fan.headers)
+    url = api.get(f"/api/v1/videos/{video_id}").json()["renditions"][0]["url"]
+
+    with db.read() as s:
+        data = content.export_user_content(s, creator.id)
+    assert [v["caption"] for v in data["videos"]] == ["My shirt #linen"] and data["videos"][0]["files"]
+    assert [c["text"] for c in data["comments"]] == ["love it"]
+
+    removed: list[dict] = []
+    listener = lambda _t, p: removed.append(p)  # noqa: E731
+    bus.subscribe("content.video.removed", listener)
+    try:
+        with db.session() as s:
+            folder = storage.absolute(f"videos/{video_id}")
+            original = storage.absolute(s.get(Video, video_id).source_path)
+            counts = content.erase_user_content(s, creator.id)
+    finally:
+        bus.unsubscribe("content.video.removed", listener)
+    assert counts["videos"] == 1 and counts["comments"] == 1
+    assert [p["video_id"] for p in removed] == [video_id]
+    assert not folder.exists() and not original.exists()
+    assert api.get(url).status_code == 404 and api.get(f"/api/v1/videos/{video_id}").status_code == 404
+    assert api.get(f"/api/v1/videos/{other_id}").json()["comments"]["count"] == 0
+    with db.read() as s:
+        again = content.export_user_content(s, creator.id)
+    assert again["comments"][0]["text"] == "[deleted]" and again["videos"][0]["caption"] == ""
