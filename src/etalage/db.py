@@ -199,10 +199,19 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _run_on_commit(session: Session) -> None:
+def _commit_reached(session: Session) -> None:
     if session.in_nested_transaction():  # a SAVEPOINT was released; the real commit is still to come
         return
-    callbacks = session.info.pop("on_commit", [])
+    session.info["on_commit_due"] = session.info.pop("on_commit", [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_on_commit(session: Session, transaction: Any) -> None:
+    # Only once the outermost transaction is over and its connection is back in the pool: a callback that
+    # opens a session of its own must never wait for the connection its caller still holds.
+    if transaction.parent is not None:
+        return
+    callbacks = session.info.pop("on_commit_due", [])
     for callback in callbacks:
         try:
             callback()

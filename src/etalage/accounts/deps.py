@@ -51,6 +51,18 @@ def optional_principal(
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
+    principal = _resolve_principal(request, session, credentials)
+    # FastAPI runs this dependency and the route in different worker threads. A request waiting between the
+    # two must not hold a pooled connection: under load every worker thread can end up waiting for a
+    # connection that only parked requests hold (a deadlock until the pool times out). Ending the read-only
+    # auth transaction returns the connection; the route takes one again when it needs it.
+    session.commit()
+    return principal
+
+
+def _resolve_principal(
+    request: Request, session: DbSession, credentials: HTTPAuthorizationCredentials | None
+) -> Principal | None:
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
