@@ -135,3 +135,7 @@ BODY_EXAMPLES["POST /api/v1/live/rooms/{room_id}/deals"] = {
     "price": {"amount": 999, "currency": "EUR"},
     "quantity": 1,
 }
+
+
+# Buying (merchants, catalog, inventory, commerce, payments): builders in tests/commerce/isolation_world.py
+import tests.commerce.isolation_world  # noqa: E402,F401

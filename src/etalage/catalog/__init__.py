@@ -1,0 +1,1 @@
+"""Catalog: products, variants (SKUs), media, categories, prices per region, full-text search."""

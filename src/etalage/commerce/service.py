@@ -1,0 +1,41 @@
+"""What other domains (and the web pages) use from commerce.
+
+- ``launched_region_codes(session) -> list[str]`` and ``regions.REGIONS`` (facts per region).
+- ``place_order`` / ``replay`` / ``current`` (``commerce.checkout``), the checkout.
+- ``transition(session, order, to, actor=, reason=)`` (``commerce.orders``): the order state machine.
+- Bus events after commit: ``order.paid`` {order_id, user_id, merchant_id, region, source_video_id,
+  source_live_room_id, items: [{product_id, variant_id, quantity, unit_amount, currency, source_video_id,
+  source_live_room_id}], paid_at} and ``order.status.changed`` {order_id, merchant_id, from, to}.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from etalage.commerce.checkout import CheckoutRequest, LineIn, Outcome, current, place_order, replay
+from etalage.commerce.launch import is_launched, launched_codes
+from etalage.commerce.orders import ORDER_CHANGED, ORDER_PAID, get_for_user, transition
+from etalage.commerce.regions import REGIONS, region
+
+__all__ = [
+    "ORDER_CHANGED",
+    "ORDER_PAID",
+    "REGIONS",
+    "CheckoutRequest",
+    "LineIn",
+    "Outcome",
+    "current",
+    "get_for_user",
+    "is_launched",
+    "launched_region_codes",
+    "place_order",
+    "region",
+    "replay",
+    "transition",
+]
+
+
+def launched_region_codes(session: Session) -> list[str]:
+    """The regions where Etalage sells now, in the table's order."""
+    codes = launched_codes(session)
+    return [c for c in REGIONS if c in codes]

@@ -1,0 +1,1 @@
+"""Inventory: stock per SKU and warehouse, reservations with expiry, the append-only stock ledger."""

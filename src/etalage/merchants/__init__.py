@@ -1,0 +1,1 @@
+"""Merchants: trader details and their verification (DSA Art. 30), warehouses."""
