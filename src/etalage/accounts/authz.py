@@ -9,9 +9,10 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from etalage.core.auth import Principal
 from etalage.core.errors import Forbidden, NotFound
+
+__all__ = ["Principal", "SCOPES", "require_merchant", "require_role", "require_scope", "require_self", "scopes_for"]
 
 # scope -> roles that may hold it ("*member" = member of at least one merchant)
 SCOPES: dict[str, tuple[str, ...]] = {
@@ -30,26 +31,6 @@ SCOPES: dict[str, tuple[str, ...]] = {
 def scopes_for(roles: frozenset[str], is_member: bool) -> frozenset[str]:
     held = set(roles) | ({"*member"} if is_member else set())
     return frozenset(scope for scope, allowed in SCOPES.items() if held.intersection(allowed))
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    roles: frozenset[str]
-    memberships: dict[str, str] = field(default_factory=dict)  # merchant_id -> owner|staff
-    scopes: frozenset[str] = frozenset()
-    token_id: str | None = None
-    bound_merchant_id: str | None = None
-    session_id: str | None = None
-    csrf_token: str | None = None
-    pseudonym: str | None = None  # the key the event log and feed know this user by
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 def require_scope(principal: Principal, scope: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from etalage.accounts import service
 from etalage.accounts.authz import Principal, require_role, require_scope
+from etalage.core.auth import set_principal_resolver
 from etalage.core.deps import SAFE_METHODS, DbSession
 from etalage.core.errors import Forbidden, Unauthorized
 from etalage.db import on_commit, utcnow
@@ -116,3 +117,17 @@ MerchantReader = Annotated[Principal, Depends(scoped("merchant:read"))]
 MerchantWriter = Annotated[Principal, Depends(scoped("merchant:write"))]
 Moderator = Annotated[Principal, Depends(scoped("moderation"))]
 Admin = Annotated[Principal, Depends(scoped("admin"))]
+
+
+def _resolve_from_request(request: Request, session: Session) -> Principal | None:
+    """The same rules as ``optional_principal``, for ``core.auth.Viewer`` (domains behind the privacy wall)."""
+    header = request.headers.get("authorization")
+    credentials = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=value.strip())
+    return _resolve_principal(request, session, credentials)
+
+
+set_principal_resolver(_resolve_from_request)

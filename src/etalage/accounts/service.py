@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from etalage.accounts.authz import Principal, require_merchant, scopes_for
 from etalage.accounts.models import ApiToken, Membership, Organisation, Pseudonym, User, WebSession
 from etalage.config import get_settings
+from etalage.core.auth import age_band
 from etalage.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from etalage.core.ratelimit import RateLimiter
 from etalage.db import new_id, utcnow
@@ -225,6 +226,7 @@ def principal_for_token(session: Session, plaintext: str) -> Principal:
         token_id=token.id,
         bound_merchant_id=token.merchant_id,
         pseudonym=pseudonym,
+        age_band=age_band(age_on(user.birth_date, now.date())),
     )
 
 
@@ -251,6 +253,7 @@ def principal_for_session(session: Session, cookie_value: str) -> Principal:
         session_id=web.id,
         csrf_token=web.csrf_token,
         pseudonym=pseudonym,
+        age_band=age_band(age_on(user.birth_date, utcnow().date())),
     )
 
 
@@ -264,6 +267,7 @@ def principal_for_user(session: Session, user_id: str) -> Principal:
         memberships=memberships,
         scopes=scopes_for(frozenset(user.roles), bool(memberships)),
         pseudonym=session.scalar(select(Pseudonym.key).where(Pseudonym.user_id == user.id)),
+        age_band=age_band(age_on(user.birth_date, utcnow().date())),
     )
 
 

@@ -1,0 +1,42 @@
+"""The principal carries no personal data, only what rules need: roles, scopes, pseudonym, age band."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from etalage.accounts import service
+from etalage.core.auth import Principal, Viewer
+
+
+def test_age_band_instead_of_birth_date(db, factory):
+    minor = factory.user(birth_date=date(date.today().year - 15, 1, 1))
+    adult = factory.user(birth_date=date(1980, 5, 5))
+    unknown = factory.user(birth_date=None)
+    with db.read() as s:
+        bands = [service.principal_for_token(s, a.token).age_band for a in (minor, adult, unknown)]
+    assert bands == ["minor", "adult", "unknown"]
+
+
+def test_principal_fields_hold_no_personal_data():
+    names = {f.name for f in dataclasses.fields(Principal)}
+    assert not names & {"email", "display_name", "birth_date", "address", "name", "phone"}
+
+
+def test_viewer_dependency_resolves_like_the_accounts_one(api, factory):
+    """core.auth.Viewer (used behind the privacy wall) accepts the same credentials."""
+    user = factory.user()
+    probe = FastAPI()
+
+    @probe.get("/who")
+    def who(viewer: Viewer) -> dict:
+        return {"pseudonym": viewer.pseudonym, "band": viewer.age_band}
+
+    probe.state.db = factory.db
+    with TestClient(probe) as client:
+        ok = client.get("/who", headers=user.headers)
+        assert ok.status_code == 200 and ok.json()["pseudonym"].startswith("psn_")
+        assert client.get("/who", headers={"Authorization": "Bearer etl_nope"}).status_code == 401
