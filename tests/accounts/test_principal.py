@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from etalage.accounts import service
 from etalage.core.auth import Principal, Viewer
+from etalage.core.errors import install_error_handlers
 
 
 def test_age_band_instead_of_birth_date(db, factory):
@@ -30,6 +31,7 @@ def test_viewer_dependency_resolves_like_the_accounts_one(api, factory):
     """core.auth.Viewer (used behind the privacy wall) accepts the same credentials."""
     user = factory.user()
     probe = FastAPI()
+    install_error_handlers(probe)
 
     @probe.get("/who")
     def who(viewer: Viewer) -> dict:
