@@ -73,6 +73,15 @@ def forget_known(ids: Iterable[str] | None = None) -> None:
                 _known.pop(i, None)
 
 
+def has_validator(kind: str) -> bool:
+    return kind in _validators
+
+
+def field_prefixes() -> list[tuple[str, str]]:
+    """(event field, "pfx_") for every kind whose owner registered a prefix."""
+    return [(name, _prefixes[kind] + "_") for name, kind in FIELD_KINDS.items() if kind in _prefixes]
+
+
 def wrong_prefix(kind: str, value: str) -> str | None:
     prefix = _prefixes.get(kind)
     if prefix and not value.startswith(prefix + "_"):

@@ -102,6 +102,7 @@ def prepare(
     def reject(index: int, raw: Any, reason: str) -> None:
         out.rejected.append({"index": index, "event_id": _event_id(raw), "reason": reason})
 
+    prefixes = ids.field_prefixes()  # once per batch: (field, "pfx_") for the kinds that registered one
     candidates: list[tuple[int, Any]] = []
     for i, raw in enumerate(raw_events):
         if isinstance(raw, dict) and raw.get("type") == "purchase":
@@ -133,7 +134,7 @@ def prepare(
                 i, raw, f"occurred_at: older than {max_age_s} s (after clock correction); too late to count"
             )
             continue
-        problem = _target_problem(event)
+        problem = _target_problem(event, prefixes)
         if problem:
             reject(i, raw, problem)
             continue
@@ -149,7 +150,7 @@ def prepare(
     return out
 
 
-def _target_problem(event: dict[str, Any]) -> str | None:
+def _target_problem(event: dict[str, Any], prefixes: list[tuple[str, str]]) -> str | None:
     kind = event["type"]
     media = ("video_id" in event) + ("live_room_id" in event)
     if media > 1:
@@ -158,23 +159,22 @@ def _target_problem(event: dict[str, Any]) -> str | None:
         return f"{kind} needs a video_id or a live_room_id"
     if kind in ("share", "not_interested") and media == 0 and "product_id" not in event:
         return f"{kind} needs a video_id, a live_room_id or a product_id"
-    for name, kind_of_id in ids.FIELD_KINDS.items():
+    for name, prefix in prefixes:
         value = event.get(name)
-        if value is not None:
-            wrong = ids.wrong_prefix(kind_of_id, value)
-            if wrong:
-                return f"{name}: {value} {wrong}"
+        if value is not None and not value.startswith(prefix):
+            return f"{name}: {value} {ids.wrong_prefix(ids.FIELD_KINDS[name], value)}"
     return None
 
 
 def ids_to_check(prepared: Prepared) -> dict[str, set[str]]:
     """The ids of the batch that an owning domain must confirm (cheap: no database here)."""
     wanted: dict[str, set[str]] = {}
-    for event in prepared.events:
-        for name, kind in ids.FIELD_KINDS.items():
-            value = event.get(name)
-            if value is not None:
-                wanted.setdefault(kind, set()).add(value)
+    events = prepared.events
+    for name, kind in ids.FIELD_KINDS.items():
+        if ids.has_validator(kind):
+            values = {e[name] for e in events if name in e}
+            if values:
+                wanted[kind] = values
     return ids.to_check(wanted) if wanted else {}
 
 
