@@ -145,3 +145,28 @@ def test_a_tailing_consumer_sees_new_events_quickly(db, event_log):
         thread.join(10)
     with db.read() as s:
         assert s.scalar(select(ConsumerOffset.position).where(ConsumerOffset.name == "engagement")) == 10
+
+
+def test_the_purchase_job_writes_purchases_durably_and_once(db, event_log, factory):
+    """What happens when the bus handler could not write (or commerce enqueued it in its transaction)."""
+    import etalage.events.jobs  # noqa: F401  (registers the handler, as the app and worker do)
+    from etalage.core import jobs
+    from etalage.events import service
+
+    shopper = factory.user()
+    order = {
+        "order_id": new_id("ord"), "user_id": shopper.id, "merchant_id": new_id("mch"), "region": "BE",
+        "source_video_id": VIDEO, "source_live_room_id": None, "paid_at": "2026-11-24T10:00:00Z",
+        "items": [{"product_id": PRODUCT, "variant_id": None, "quantity": 3, "unit_amount": 999, "currency": "EUR"}],
+    }  # fmt: skip
+    service.set_default_log(event_log)
+    try:
+        for _ in range(2):  # enqueued twice (a retry): one purchase in the log
+            with db.session() as s:
+                jobs.enqueue(s, "events.record_purchase", order)
+        assert jobs.drain(db) == 2
+    finally:
+        service.set_default_log(None)
+    events = event_log.read(1)
+    assert [e.type for e in events] == ["purchase"]
+    assert events[0].user == shopper.principal.pseudonym and events[0].data["quantity"] == 3
