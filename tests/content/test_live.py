@@ -12,7 +12,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from etalage.content import live_deals, media
 from etalage.core import bus
-from etalage.db import utcnow
 from tests.content.helpers import is_problem, make_product
 from tests.factories import make_room, make_video
 
@@ -44,11 +43,12 @@ def _room(factory, host, **kw) -> str:  # type: ignore[no-untyped-def]
     return make_room(factory, host, video_id=make_video(factory, host, publish=False), **kw)
 
 
-def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(api, factory, db, live_server):
-    shop = factory.merchant()
+def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(api, factory, db, live_server, psp):
+    shop = factory.verified_merchant(name="Atelier Zuid")
     host = factory.staff(shop)
-    ann, bob = factory.user("shopper", name="Ann"), factory.user("shopper", name="Bob")
-    product = make_product(api, shop, "Linen shirt")
+    item = factory.product(shop, prices={"BE": 2999}, stock=5, title="Linen shirt")
+    ann = factory.user("shopper", name="Ann")
+    bob = factory.shopper("BE", psp=psp)  # with a saved address and card, for one-tap buying
     room_id = make_room(factory, host, video_id=make_video(factory, shop, merchant_id=shop.merchant_id, publish=False),
                         merchant_id=shop.merchant_id)
 
@@ -64,40 +64,38 @@ def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(api,
         assert (seen_by_b["text"], seen_by_b["author"], seen_by_b["user_id"]) == ("Does it come in blue?", "Ann", ann.id)
         assert _next(a, "chat")["id"] == seen_by_b["id"]
         _chat(b, "It does, I have it")
-        assert _next(a, "chat")["author"] == "Bob"
+        assert _next(a, "chat")["user_id"] == bob.id
 
-        pin = api.put(f"/api/v1/live/rooms/{room_id}/pin", json={"product_id": product["id"]}, headers=host.headers)
-        assert pin.status_code == 200 and pin.json()["pinned_product_id"] == product["id"]
+        pin = api.put(f"/api/v1/live/rooms/{room_id}/pin", json={"product_id": item["product_id"]}, headers=host.headers)
+        assert pin.status_code == 200 and pin.json()["pinned_product_id"] == item["product_id"]
         for ws in (a, b):
             pinned = _next(ws, "pinned_product")
-            assert pinned == {"type": "pinned_product", "product_id": product["id"], "title": "Linen shirt"}
+            assert pinned == {"type": "pinned_product", "product_id": item["product_id"], "title": "Linen shirt"}
 
-        # STAND-IN FOR CHECKOUT: commerce publishes ``order.paid`` when a payment succeeds. Buying through
-        # POST /api/v1/buy-now with {"source": {"live_room_id": …}} needs commerce's test fixtures (launched
-        # region, verified trader, stock, address, PSP), which are not in tests/factories.py yet; switch to
-        # them when they are. The event below is exactly what commerce publishes (commerce/service.py).
-        order = {
-            "order_id": "ord_01M8TESTORDER0000000000001",
-            "user_id": bob.id,
-            "merchant_id": shop.merchant_id,
-            "region": "BE",
-            "source_video_id": None,
-            "source_live_room_id": room_id,
-            "items": [{"product_id": product["id"], "variant_id": product["variants"][0]["id"], "quantity": 1,
-                       "unit_amount": 2999, "currency": "EUR", "source_video_id": None, "source_live_room_id": room_id}],
-            "paid_at": utcnow().isoformat(),
-        }
-        bus.publish_now("order.paid", order)
-        bus.publish_now("order.paid", order)  # delivered twice: recorded once
-        for ws in (a, b):
-            bought = _next(ws, "purchase")
-            assert bought["text"] == "Someone just bought Linen shirt" and bought["product_id"] == product["id"]
-            assert bob.id not in json.dumps(bought)  # who bought is nobody else's business
+        # Bob buys the pinned product with one tap, through the real checkout and the test PSP.
+        paid: list[dict] = []
+        listener = lambda _t, p: paid.append(p)  # noqa: E731
+        bus.subscribe("order.paid", listener)
+        try:
+            resp = api.post("/api/v1/buy-now", json={"variant_id": item["variant_id"], "quantity": 1,
+                                                     "source": {"live_room_id": room_id}},
+                            headers={**bob.headers, "Idempotency-Key": "live-buy-1"})
+            assert resp.status_code == 201 and resp.json()["status"] == "paid", resp.text
+            order_id = resp.json()["orders"][0]["id"]
+            for ws in (a, b):
+                bought = _next(ws, "purchase", timeout=10)
+                assert bought["text"] == "Someone just bought Linen shirt" and bought["product_id"] == item["product_id"]
+                assert bob.id not in json.dumps(bought)  # who bought is nobody else's business
+        finally:
+            bus.unsubscribe("order.paid", listener)
+        assert [p["order_id"] for p in paid] == [order_id] and paid[0]["source_live_room_id"] == room_id
+        bus.publish_now("order.paid", paid[0])  # the same event delivered again: recorded once
         with pytest.raises(TimeoutError):
             _next(a, "purchase", timeout=0.5)
 
     attributed = api.get(f"/api/v1/live/rooms/{room_id}/attributions", headers=host.headers)
-    assert [(o["order_id"], o["during_live"]) for o in attributed.json()] == [(order["order_id"], True)]
+    assert [(o["order_id"], o["during_live"]) for o in attributed.json()] == [(order_id, True)]
+    assert attributed.json()[0]["items"][0]["variant_id"] == item["variant_id"]
     is_problem(api.get(f"/api/v1/live/rooms/{room_id}/attributions", headers=ann.headers), 403)
     texts = [m["text"] for m in api.get(f"/api/v1/live/rooms/{room_id}/messages").json()["items"]]
     assert texts == ["Someone just bought Linen shirt", "It does, I have it", "Does it come in blue?"]
