@@ -284,7 +284,10 @@ def build_content(ctx: DemoContext) -> None:
         clip_no = n % n_clips
         files = _planned(clip_no)
         as_merchant = not creators or (merchants and rng.random() < 0.4)
-        merchant_id = rng.choice(merchants) if as_merchant else None
+        merchant_id = None
+        if as_merchant:  # the shop whose product the clip shows, so the picture matches the tags
+            own = featured[clip_no]["merchant_id"] if clip_no < len(featured) else None
+            merchant_id = own if own in owners else rng.choice(merchants)
         creator_id = None if as_merchant else rng.choice(creators)
         uploader = owners.get(merchant_id or "", creator_id) if as_merchant else creator_id
         if uploader is None:
