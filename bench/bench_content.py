@@ -27,15 +27,34 @@ def _transcode(ctx: BenchContext) -> list[dict]:
         return [row("content", "transcode", None, "", notes="ffmpeg not installed")]
     seconds = 4.0 if ctx.quick else 10.0
     with tempfile.TemporaryDirectory() as tmp:
-        src = clips.render_clip(Path(tmp), title="Bench clip", seconds=seconds, size=(1080, 1920), renditions=False,
-                                preset="veryfast")
+        src = clips.render_clip(
+            Path(tmp),
+            title="Bench clip",
+            seconds=seconds,
+            size=(1080, 1920),
+            renditions=False,
+            preset="veryfast",
+        )
         started = time.perf_counter()
         probe = media.probe(src, min_seconds=1, max_seconds=600)
         media.transcode(src, probe, Path(tmp) / "out")
         took = time.perf_counter() - started
     return [
-        row("content", f"transcode {seconds:.0f} s 1080x1920 -> 720p+360p+poster", round(took, 2), "s", backend="-"),
-        row("content", "transcode speed", round(seconds / took, 2), "x realtime", target="> 1x on 2 cores", backend="-"),
+        row(
+            "content",
+            f"transcode {seconds:.0f} s 1080x1920 -> 720p+360p+poster",
+            round(took, 2),
+            "s",
+            backend="-",
+        ),
+        row(
+            "content",
+            "transcode speed",
+            round(seconds / took, 2),
+            "x realtime",
+            target="> 1x on 2 cores",
+            backend="-",
+        ),
     ]
 
 
@@ -46,12 +65,26 @@ async def _live(url: str, viewers: int, messages: int) -> dict[str, float]:
         tokens = []
         for i in range(11):
             email = f"bench{i}@example.com"
-            await http.post("/api/v1/accounts", json={"email": email, "password": "bench-password-1",
-                                                      "display_name": f"B{i}", "as_creator": i == 0})
+            await http.post(
+                "/api/v1/accounts",
+                json={
+                    "email": email,
+                    "password": "bench-password-1",
+                    "display_name": f"B{i}",
+                    "as_creator": i == 0,
+                },
+            )
             tok = await http.post("/api/v1/auth/token", json={"email": email, "password": "bench-password-1"})
             tokens.append(tok.json()["token"])
-        room = await http.post("/api/v1/live/rooms", headers={"Authorization": f"Bearer {tokens[0]}"}, json={
-            "title": "Bench room", "start_now": True, "source": {"kind": "hls", "url": "https://cdn.example.com/b.m3u8"}})
+        room = await http.post(
+            "/api/v1/live/rooms",
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+            json={
+                "title": "Bench room",
+                "start_now": True,
+                "source": {"kind": "hls", "url": "https://cdn.example.com/b.m3u8"},
+            },
+        )
         ws_url = url.replace("http://", "ws://") + f"/api/v1/live/rooms/{room.json()['id']}/ws"
 
     arrivals: dict[str, list[float]] = {}
@@ -106,10 +139,23 @@ def run(ctx: BenchContext) -> list[dict]:
     note = f"{viewers} viewers, {messages} messages from 10 chatters"
     rows += [
         row("content", "live chat delivery p50", round(got["p50"], 1), "ms", backend="sqlite", notes=note),
-        row("content", "live chat delivery p99", round(got["p99"], 1), "ms", target="< 500 ms", backend="sqlite",
-            notes=note),
-        row("content", "live chat messages delivered", round(got["delivered"] * 100, 1), "%", target="100 %",
-            backend="sqlite"),
+        row(
+            "content",
+            "live chat delivery p99",
+            round(got["p99"], 1),
+            "ms",
+            target="< 500 ms",
+            backend="sqlite",
+            notes=note,
+        ),
+        row(
+            "content",
+            "live chat messages delivered",
+            round(got["delivered"] * 100, 1),
+            "%",
+            target="100 %",
+            backend="sqlite",
+        ),
         row("content", "live chat fan-out", round(got["rate"]), "msg/s", backend="sqlite", notes=note),
     ]
     return rows

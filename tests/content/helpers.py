@@ -25,7 +25,11 @@ def upload_resumable(api: httpx.Client, actor: Actor, path: Path, *, chunk: int 
         r = api.patch(
             f"/api/v1/uploads/{upload_id}",
             content=piece,
-            headers={**actor.headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+            headers={
+                **actor.headers,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            },
         )
         assert r.status_code == 204, r.text
         offset = int(r.headers["Upload-Offset"])
@@ -42,13 +46,17 @@ def upload_form(api: httpx.Client, actor: Actor, path: Path, **metadata) -> http
         )
 
 
-def make_product(api: httpx.Client, merchant: Actor, title: str = "Linen shirt", *, status: str = "active") -> dict:
+def make_product(
+    api: httpx.Client, merchant: Actor, title: str = "Linen shirt", *, status: str = "active"
+) -> dict:
     """An active product with one priced variant, through the catalog's API."""
     n = next(_sku)
     body = {
         "title": title,
         "status": status,
-        "variants": [{"sku": f"SKU-{n}", "prices": [{"region_code": "BE", "amount": 2999, "currency": "EUR"}]}],
+        "variants": [
+            {"sku": f"SKU-{n}", "prices": [{"region_code": "BE", "amount": 2999, "currency": "EUR"}]}
+        ],
     }
     resp = api.post(f"/api/v1/merchants/{merchant.merchant_id}/products", json=body, headers=merchant.headers)
     assert resp.status_code == 201, resp.text

@@ -11,11 +11,15 @@ from etalage.content.models import ModerationAction
 from tests.content.helpers import is_problem
 from tests.factories import make_video
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 
 
 def _comment(api, actor, video_id, text, **extra):  # type: ignore[no-untyped-def]
-    return api.post(f"/api/v1/videos/{video_id}/comments", json={"text": text, **extra}, headers=actor.headers)
+    return api.post(
+        f"/api/v1/videos/{video_id}/comments", json={"text": text, **extra}, headers=actor.headers
+    )
 
 
 def test_comments_carry_sentiment_and_the_video_keeps_the_mean(api, factory, db):
@@ -36,8 +40,13 @@ def test_comments_carry_sentiment_and_the_video_keeps_the_mean(api, factory, db)
     assert deeper.json()["parent_id"] == love.json()["id"]  # replies stay one level deep
 
     page = api.get(f"/api/v1/videos/{video_id}/comments", params={"limit": 2}).json()
-    assert [c["text"] for c in page["items"]] == ["Welke maat draag je?", "Na twee dagen al kapot, zonde van je geld"]
-    rest = api.get(f"/api/v1/videos/{video_id}/comments", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [c["text"] for c in page["items"]] == [
+        "Welke maat draag je?",
+        "Na twee dagen al kapot, zonde van je geld",
+    ]
+    rest = api.get(
+        f"/api/v1/videos/{video_id}/comments", params={"limit": 2, "cursor": page["next_cursor"]}
+    ).json()
     assert [c["id"] for c in rest["items"]] == [love.json()["id"]] and rest["next_cursor"] is None
     assert rest["items"][0]["reply_count"] == 2 and rest["items"][0]["author"]
     replies = api.get(f"/api/v1/videos/{video_id}/comments", params={"parent_id": love.json()["id"]}).json()
@@ -49,7 +58,9 @@ def test_comments_carry_sentiment_and_the_video_keeps_the_mean(api, factory, db)
     with db.read() as s:
         assert content.get_video(s, video_id).comment_count == 5
         assert content.video_sentiment(s, [video_id])[video_id][0] == 5
-        assert content.comments_exist(s, [love.json()["id"], "cmt_01M8000000000000000000000A"]) == {love.json()["id"]}
+        assert content.comments_exist(s, [love.json()["id"], "cmt_01M8000000000000000000000A"]) == {
+            love.json()["id"]
+        }
 
     # The author takes theirs back: it leaves the mean too.
     assert api.delete(f"/api/v1/comments/{hate.json()['id']}", headers=ann.headers).status_code == 403
@@ -93,30 +104,49 @@ def test_reports_and_moderation_are_recorded(api, factory, db):
     nice = _comment(api, bob, video_id, "love it").json()
 
     for _ in range(2):  # a second report by the same person changes nothing
-        resp = api.post(f"/api/v1/comments/{rude['id']}/reports", json={"reason": "insulting"}, headers=bob.headers)
+        resp = api.post(
+            f"/api/v1/comments/{rude['id']}/reports", json={"reason": "insulting"}, headers=bob.headers
+        )
         assert resp.status_code == 202
     queue = api.get("/api/v1/moderation/comments", headers=moderator.headers).json()["items"]
     assert [c["id"] for c in queue] == [rude["id"]]
     is_problem(api.get("/api/v1/moderation/comments", headers=bob.headers), 403)
 
-    is_problem(api.post(f"/api/v1/comments/{rude['id']}/moderation", json={"action": "remove", "reason": "insult"},
-                        headers=bob.headers), 403)
-    resp = api.post(f"/api/v1/comments/{rude['id']}/moderation",
-                    json={"action": "remove", "reason": "Insults the merchant (rule 3)"}, headers=moderator.headers)
+    is_problem(
+        api.post(
+            f"/api/v1/comments/{rude['id']}/moderation",
+            json={"action": "remove", "reason": "insult"},
+            headers=bob.headers,
+        ),
+        403,
+    )
+    resp = api.post(
+        f"/api/v1/comments/{rude['id']}/moderation",
+        json={"action": "remove", "reason": "Insults the merchant (rule 3)"},
+        headers=moderator.headers,
+    )
     assert resp.json() == {"id": rude["id"], "state": "removed"}
     # The video's creator may hide comments under their own video too.
-    resp = api.post(f"/api/v1/comments/{nice['id']}/moderation", json={"action": "remove", "reason": "off topic"},
-                    headers=creator.headers)
+    resp = api.post(
+        f"/api/v1/comments/{nice['id']}/moderation",
+        json={"action": "remove", "reason": "off topic"},
+        headers=creator.headers,
+    )
     assert resp.status_code == 200
     assert api.get(f"/api/v1/videos/{video_id}/comments").json()["items"] == []
     assert api.get(f"/api/v1/videos/{video_id}").json()["comments"] == {"count": 0, "mean_sentiment": None}
-    resp = api.post(f"/api/v1/comments/{nice['id']}/moderation", json={"action": "restore", "reason": "my mistake"},
-                    headers=creator.headers)
+    resp = api.post(
+        f"/api/v1/comments/{nice['id']}/moderation",
+        json={"action": "restore", "reason": "my mistake"},
+        headers=creator.headers,
+    )
     assert api.get(f"/api/v1/videos/{video_id}").json()["comments"]["count"] == 1
 
     with db.read() as s:
-        log = [(a.subject_id, a.action, a.actor_id, a.actor_role, a.reason)
-               for a in s.scalars(select(ModerationAction).order_by(ModerationAction.id))]
+        log = [
+            (a.subject_id, a.action, a.actor_id, a.actor_role, a.reason)
+            for a in s.scalars(select(ModerationAction).order_by(ModerationAction.id))
+        ]
     assert log == [
         (rude["id"], "remove", moderator.id, "moderator", "Insults the merchant (rule 3)"),
         (nice["id"], "remove", creator.id, "owner", "off topic"),

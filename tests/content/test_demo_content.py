@@ -13,7 +13,9 @@ from etalage.demo import SCALES, DemoContext
 from etalage.demo.accounts import build_accounts
 from etalage.demo.content import build_content
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 
 
 def test_demo_videos_play_and_rooms_are_on_air(api, db, settings):

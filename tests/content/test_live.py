@@ -15,12 +15,18 @@ from etalage.core import bus
 from tests.content.helpers import is_problem, make_product
 from tests.factories import make_room, make_video
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 
 
 def _ws(live_server, room_id: str, token: str | None = None, **params: str) -> ClientConnection:
     query = "&".join(f"{k}={v}" for k, v in ({"token": token} if token else {}).items() | params.items())
-    url = live_server.url.replace("http://", "ws://") + f"/api/v1/live/rooms/{room_id}/ws" + (f"?{query}" if query else "")
+    url = (
+        live_server.url.replace("http://", "ws://")
+        + f"/api/v1/live/rooms/{room_id}/ws"
+        + (f"?{query}" if query else "")
+    )
     return connect(url, open_timeout=5)
 
 
@@ -43,14 +49,20 @@ def _room(factory, host, **kw) -> str:  # type: ignore[no-untyped-def]
     return make_room(factory, host, video_id=make_video(factory, host, publish=False), **kw)
 
 
-def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(api, factory, db, live_server, psp):
+def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(
+    api, factory, db, live_server, psp
+):
     shop = factory.verified_merchant(name="Atelier Zuid")
     host = factory.staff(shop)
     item = factory.product(shop, prices={"BE": 2999}, stock=5, title="Linen shirt")
     ann = factory.user("shopper", name="Ann")
     bob = factory.shopper("BE", psp=psp)  # with a saved address and card, for one-tap buying
-    room_id = make_room(factory, host, video_id=make_video(factory, shop, merchant_id=shop.merchant_id, publish=False),
-                        merchant_id=shop.merchant_id)
+    room_id = make_room(
+        factory,
+        host,
+        video_id=make_video(factory, shop, merchant_id=shop.merchant_id, publish=False),
+        merchant_id=shop.merchant_id,
+    )
 
     with _ws(live_server, room_id, ann.token) as a, _ws(live_server, room_id, bob.token) as b:
         hello = json.loads(a.recv(timeout=5))
@@ -61,30 +73,45 @@ def test_two_viewers_see_each_others_chat_the_pinned_product_and_a_purchase(api,
 
         _chat(a, "Does it come in blue?")
         seen_by_b = _next(b, "chat")
-        assert (seen_by_b["text"], seen_by_b["author"], seen_by_b["user_id"]) == ("Does it come in blue?", "Ann", ann.id)
+        assert (seen_by_b["text"], seen_by_b["author"], seen_by_b["user_id"]) == (
+            "Does it come in blue?",
+            "Ann",
+            ann.id,
+        )
         assert _next(a, "chat")["id"] == seen_by_b["id"]
         _chat(b, "It does, I have it")
         assert _next(a, "chat")["user_id"] == bob.id
 
-        pin = api.put(f"/api/v1/live/rooms/{room_id}/pin", json={"product_id": item["product_id"]}, headers=host.headers)
+        pin = api.put(
+            f"/api/v1/live/rooms/{room_id}/pin", json={"product_id": item["product_id"]}, headers=host.headers
+        )
         assert pin.status_code == 200 and pin.json()["pinned_product_id"] == item["product_id"]
         for ws in (a, b):
             pinned = _next(ws, "pinned_product")
-            assert pinned == {"type": "pinned_product", "product_id": item["product_id"], "title": "Linen shirt"}
+            assert pinned == {
+                "type": "pinned_product",
+                "product_id": item["product_id"],
+                "title": "Linen shirt",
+            }
 
         # Bob buys the pinned product with one tap, through the real checkout and the test PSP.
         paid: list[dict] = []
         listener = lambda _t, p: paid.append(p)  # noqa: E731
         bus.subscribe("order.paid", listener)
         try:
-            resp = api.post("/api/v1/buy-now", json={"variant_id": item["variant_id"], "quantity": 1,
-                                                     "source": {"live_room_id": room_id}},
-                            headers={**bob.headers, "Idempotency-Key": "live-buy-1"})
+            resp = api.post(
+                "/api/v1/buy-now",
+                json={"variant_id": item["variant_id"], "quantity": 1, "source": {"live_room_id": room_id}},
+                headers={**bob.headers, "Idempotency-Key": "live-buy-1"},
+            )
             assert resp.status_code == 201 and resp.json()["status"] == "paid", resp.text
             order_id = resp.json()["orders"][0]["id"]
             for ws in (a, b):
                 bought = _next(ws, "purchase", timeout=10)
-                assert bought["text"] == "Someone just bought Linen shirt" and bought["product_id"] == item["product_id"]
+                assert (
+                    bought["text"] == "Someone just bought Linen shirt"
+                    and bought["product_id"] == item["product_id"]
+                )
                 assert bob.id not in json.dumps(bought)  # who bought is nobody else's business
         finally:
             bus.unsubscribe("order.paid", listener)
@@ -115,9 +142,17 @@ def test_a_reconnecting_viewer_catches_up(api, factory, live_server):
         _chat(b, "you missed this")
         _next(b, "chat")
         api.put(f"/api/v1/live/rooms/{room_id}/pin", json={"product_id": product["id"]}, headers=host.headers)
-        deal = api.post(f"/api/v1/live/rooms/{room_id}/deals", headers=host.headers, json={
-            "product_id": product["id"], "variant_id": product["variants"][0]["id"],
-            "price": {"amount": 1500, "currency": "EUR"}, "quantity": 3, "duration_seconds": 600})
+        deal = api.post(
+            f"/api/v1/live/rooms/{room_id}/deals",
+            headers=host.headers,
+            json={
+                "product_id": product["id"],
+                "variant_id": product["variants"][0]["id"],
+                "price": {"amount": 1500, "currency": "EUR"},
+                "quantity": 3,
+                "duration_seconds": 600,
+            },
+        )
         assert deal.status_code == 201, deal.text
     with _ws(live_server, room_id, ann.token, since=last) as a:
         hello = _next(a, "hello")
@@ -150,14 +185,26 @@ def test_chat_is_rate_limited_filtered_and_moderated(api, factory, db, live_serv
         assert limited["retry_after"] > 0
         spam = _next(a, "chat", text="spam 0")
 
-        removed = api.post(f"/api/v1/live/rooms/{room_id}/messages/{spam['id']}/remove",
-                           json={"reason": "spam"}, headers=moderator.headers)
+        removed = api.post(
+            f"/api/v1/live/rooms/{room_id}/messages/{spam['id']}/remove",
+            json={"reason": "spam"},
+            headers=moderator.headers,
+        )
         assert removed.json() == {"id": spam["id"], "state": "removed"}
         assert _next(a, "message_removed")["id"] == spam["id"]
-        is_problem(api.post(f"/api/v1/live/rooms/{room_id}/mutes", json={"user_id": troll.id, "reason": "spamming"},
-                            headers=ann.headers), 403)
-        muted = api.post(f"/api/v1/live/rooms/{room_id}/mutes", json={"user_id": troll.id, "minutes": 5, "reason": "spamming"},
-                         headers=host.headers)
+        is_problem(
+            api.post(
+                f"/api/v1/live/rooms/{room_id}/mutes",
+                json={"user_id": troll.id, "reason": "spamming"},
+                headers=ann.headers,
+            ),
+            403,
+        )
+        muted = api.post(
+            f"/api/v1/live/rooms/{room_id}/mutes",
+            json={"user_id": troll.id, "minutes": 5, "reason": "spamming"},
+            headers=host.headers,
+        )
         assert muted.status_code == 201
         assert _next(t, "muted")["reason"] == "spamming"
         time.sleep(1.0)  # past the rate-limit window's worst case is not needed: muting answers first
@@ -166,7 +213,9 @@ def test_chat_is_rate_limited_filtered_and_moderated(api, factory, db, live_serv
     with _ws(live_server, room_id, troll.token) as t:  # the mute survives a reconnect
         hello = _next(t, "hello")
         assert hello["you"]["can_chat"] is False and hello["you"]["muted_until"]
-    assert api.delete(f"/api/v1/live/rooms/{room_id}/mutes/{troll.id}", headers=host.headers).status_code == 204
+    assert (
+        api.delete(f"/api/v1/live/rooms/{room_id}/mutes/{troll.id}", headers=host.headers).status_code == 204
+    )
     visible = [m["text"] for m in api.get(f"/api/v1/live/rooms/{room_id}/messages").json()["items"]]
     assert "spam 0" not in visible and "spam 1" in visible
     log = api.get(f"/api/v1/live/rooms/{room_id}/moderation", headers=host.headers).json()
@@ -190,9 +239,17 @@ def test_likes_viewer_counts_deals_and_the_end_of_a_room(api, factory, db, live_
         b.send(json.dumps({"type": "like", "count": 1000}))  # capped per frame
         assert _next(b, "likes", timeout=5, total=25)["total"] == 25
 
-        resp = api.post(f"/api/v1/live/rooms/{room_id}/deals", headers=host.headers, json={
-            "product_id": product["id"], "variant_id": variant, "price": {"amount": 999, "currency": "EUR"},
-            "quantity": 2, "duration_seconds": 60})
+        resp = api.post(
+            f"/api/v1/live/rooms/{room_id}/deals",
+            headers=host.headers,
+            json={
+                "product_id": product["id"],
+                "variant_id": variant,
+                "price": {"amount": 999, "currency": "EUR"},
+                "quantity": 2,
+                "duration_seconds": 60,
+            },
+        )
         deal = resp.json()
         assert _next(a, "deal")["deal"]["id"] == deal["id"]
         with db.session() as s:
@@ -200,12 +257,32 @@ def test_likes_viewer_counts_deals_and_the_end_of_a_room(api, factory, db, live_
             assert live_deals.reserve_live_deal(s, room_id, variant, 3) is None  # over the cap
             assert live_deals.reserve_live_deal(s, room_id, variant, 2).quantity_left == 0
             assert live_deals.live_deal_for(s, room_id, variant) is None  # sold out
-        is_problem(api.post(f"/api/v1/live/rooms/{room_id}/deals", headers=host.headers, json={
-            "product_id": product["id"], "variant_id": "var_01M8000000000000000000000A",
-            "price": {"amount": 999, "currency": "EUR"}, "quantity": 2}), 422)
-        is_problem(api.post(f"/api/v1/live/rooms/{room_id}/deals", headers=host.headers, json={
-            "product_id": product["id"], "variant_id": variant, "price": {"amount": -1, "currency": "EUR"},
-            "quantity": 2}), 422)
+        is_problem(
+            api.post(
+                f"/api/v1/live/rooms/{room_id}/deals",
+                headers=host.headers,
+                json={
+                    "product_id": product["id"],
+                    "variant_id": "var_01M8000000000000000000000A",
+                    "price": {"amount": 999, "currency": "EUR"},
+                    "quantity": 2,
+                },
+            ),
+            422,
+        )
+        is_problem(
+            api.post(
+                f"/api/v1/live/rooms/{room_id}/deals",
+                headers=host.headers,
+                json={
+                    "product_id": product["id"],
+                    "variant_id": variant,
+                    "price": {"amount": -1, "currency": "EUR"},
+                    "quantity": 2,
+                },
+            ),
+            422,
+        )
 
         assert api.post(f"/api/v1/live/rooms/{room_id}/end", headers=host.headers).json()["state"] == "ended"
         assert _next(b, "room_state")["state"] == "ended"
@@ -242,16 +319,43 @@ def test_bad_sockets_and_bad_rooms(api, factory, live_server):
         assert closed.value.rcvd.code == 1008
 
     # Rooms: an HLS source must be an https playlist; a clip must be one of your ready videos.
-    is_problem(api.post("/api/v1/live/rooms", headers=host.headers, json={
-        "title": "Live", "source": {"kind": "hls", "url": "http://insecure.example.com/a.m3u8"}}), 422)
+    is_problem(
+        api.post(
+            "/api/v1/live/rooms",
+            headers=host.headers,
+            json={"title": "Live", "source": {"kind": "hls", "url": "http://insecure.example.com/a.m3u8"}},
+        ),
+        422,
+    )
     other = make_video(factory, factory.user("shopper", "creator"))
-    is_problem(api.post("/api/v1/live/rooms", headers=host.headers, json={
-        "title": "Live", "source": {"kind": "clip", "video_id": other}}), 422)
-    is_problem(api.post("/api/v1/live/rooms", headers=flooder.headers, json={
-        "title": "Live", "source": {"kind": "hls", "url": "https://cdn.example.com/live/x.m3u8"}}), 403)
-    made = api.post("/api/v1/live/rooms", headers=host.headers, json={
-        "title": "Friday drop", "source": {"kind": "hls", "url": "https://cdn.example.com/live/x.m3u8"}})
+    is_problem(
+        api.post(
+            "/api/v1/live/rooms",
+            headers=host.headers,
+            json={"title": "Live", "source": {"kind": "clip", "video_id": other}},
+        ),
+        422,
+    )
+    is_problem(
+        api.post(
+            "/api/v1/live/rooms",
+            headers=flooder.headers,
+            json={"title": "Live", "source": {"kind": "hls", "url": "https://cdn.example.com/live/x.m3u8"}},
+        ),
+        403,
+    )
+    made = api.post(
+        "/api/v1/live/rooms",
+        headers=host.headers,
+        json={
+            "title": "Friday drop",
+            "source": {"kind": "hls", "url": "https://cdn.example.com/live/x.m3u8"},
+        },
+    )
     assert made.status_code == 201 and made.json()["state"] == "scheduled"
     assert made.json()["playback_kind"] == "hls" and made.json()["loop"] is False
     is_problem(api.post(f"/api/v1/live/rooms/{made.json()['id']}/start", headers=flooder.headers), 403)
-    assert api.post(f"/api/v1/live/rooms/{made.json()['id']}/start", headers=host.headers).json()["state"] == "live"
+    assert (
+        api.post(f"/api/v1/live/rooms/{made.json()['id']}/start", headers=host.headers).json()["state"]
+        == "live"
+    )

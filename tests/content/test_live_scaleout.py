@@ -24,11 +24,21 @@ pytestmark = [
 
 
 def _serve(tmp_path, port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    env = dict(os.environ, ETALAGE_DATA_DIR=str(tmp_path / "data"), ETALAGE_REDIS_URL=REDIS or "",
-               ETALAGE_INPROCESS_WORKER="false", ETALAGE_AUTO_MIGRATE="true")
+    env = dict(
+        os.environ,
+        ETALAGE_DATA_DIR=str(tmp_path / "data"),
+        ETALAGE_REDIS_URL=REDIS or "",
+        ETALAGE_INPROCESS_WORKER="false",
+        ETALAGE_AUTO_MIGRATE="true",
+    )
     env.pop("ETALAGE_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "etalage.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "etalage.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
@@ -45,8 +55,10 @@ def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 def _token(url: str, email: str, creator: bool = False) -> str:
     password = "correct-horse-battery"
-    r = httpx.post(f"{url}/api/v1/accounts", json={"email": email, "password": password, "display_name": email[:3],
-                                                   "as_creator": creator})
+    r = httpx.post(
+        f"{url}/api/v1/accounts",
+        json={"email": email, "password": password, "display_name": email[:3], "as_creator": creator},
+    )
     assert r.status_code == 201, r.text
     r = httpx.post(f"{url}/api/v1/auth/token", json={"email": email, "password": password})
     return r.json()["token"]
@@ -63,9 +75,15 @@ def test_a_room_spans_two_server_processes(tmp_path):
             _wait(urls[1], second)
             host = _token(urls[0], "host@example.com", creator=True)
             ann, bob = _token(urls[0], "ann@example.com"), _token(urls[1], "bob@example.com")
-            room = httpx.post(f"{urls[0]}/api/v1/live/rooms", headers={"Authorization": f"Bearer {host}"}, json={
-                "title": "Across processes", "start_now": True,
-                "source": {"kind": "hls", "url": "https://cdn.example.com/live/a.m3u8"}}).json()
+            room = httpx.post(
+                f"{urls[0]}/api/v1/live/rooms",
+                headers={"Authorization": f"Bearer {host}"},
+                json={
+                    "title": "Across processes",
+                    "start_now": True,
+                    "source": {"kind": "hls", "url": "https://cdn.example.com/live/a.m3u8"},
+                },
+            ).json()
             ws_urls = [u.replace("http://", "ws://") + f"/api/v1/live/rooms/{room['id']}/ws" for u in urls]
             with connect(f"{ws_urls[0]}?token={ann}") as a, connect(f"{ws_urls[1]}?token={bob}") as b:
                 _next(a, "hello"), _next(b, "hello")

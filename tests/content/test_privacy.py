@@ -10,7 +10,9 @@ from etalage.content.models import Video
 from etalage.core import bus
 from tests.factories import make_video
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 
 
 def test_export_then_erase(api, factory, db):

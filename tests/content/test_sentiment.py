@@ -43,8 +43,11 @@ def test_accuracy_per_language(name):
     per, overall, confusion = _evaluate(name)
     sizes = Counter(r["language"] for r in csv.DictReader((DATA / f"{name}.csv").open(encoding="utf-8")))
     assert all(sizes[lang] >= 30 for lang in LANGS)
-    print(f"\n{name}: " + ", ".join(f"{lang} {per[lang]:.3f} (n={sizes[lang]})" for lang in LANGS)
-          + f"; overall {overall:.3f}")
+    print(
+        f"\n{name}: "
+        + ", ".join(f"{lang} {per[lang]:.3f} (n={sizes[lang]})" for lang in LANGS)
+        + f"; overall {overall:.3f}"
+    )
     flips = confusion[("positive", "negative")] + confusion[("negative", "positive")]
     print(f"  opposite-sign errors: {flips} of {sum(confusion.values())}; confusion {dict(confusion)}")
     floor, floor_all = FLOORS[name]
@@ -55,7 +58,9 @@ def test_accuracy_per_language(name):
 
 @pytest.mark.db_agnostic
 def test_the_tuning_sample_has_at_least_50_comments_a_language():
-    sizes = Counter(r["language"] for r in csv.DictReader((DATA / "sentiment_sample.csv").open(encoding="utf-8")))
+    sizes = Counter(
+        r["language"] for r in csv.DictReader((DATA / "sentiment_sample.csv").open(encoding="utf-8"))
+    )
     assert all(sizes[lang] >= 50 for lang in LANGS), sizes
 
 

@@ -17,7 +17,9 @@ from etalage.db import utcnow
 from tests.content.helpers import is_problem, upload_form
 from tests.factories import clip
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 CHUNK = {"Content-Type": "application/offset+octet-stream"}
 
 
@@ -42,22 +44,35 @@ def test_sizes_are_checked_before_a_byte_is_sent(api, factory, db, live_server):
     assert body["limit_bytes"] == 2 * 1024**3
     assert is_problem(_declare(api, creator, 0), 422)["reason"] == "empty"
     is_problem(_declare(api, creator, -5), 422)
-    is_problem(api.post("/api/v1/uploads", content=b"{not json", headers={**creator.headers, "Content-Type": "application/json"}), 400)
+    is_problem(
+        api.post(
+            "/api/v1/uploads",
+            content=b"{not json",
+            headers={**creator.headers, "Content-Type": "application/json"},
+        ),
+        400,
+    )
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Upload)) == 0
 
     # A chunk that claims 100 MB is answered 413 from its headers alone.
     upload_id = _declare(api, creator, 5000).json()["id"]
-    reply = _raw(live_server.url, (
-        f"PATCH /api/v1/uploads/{upload_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
-        "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 100000000\r\n"
-    ))
+    reply = _raw(
+        live_server.url,
+        (
+            f"PATCH /api/v1/uploads/{upload_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
+            "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 100000000\r\n"
+        ),
+    )
     assert reply.startswith(b"HTTP/1.1 413") and b"application/problem+json" in reply
     # So does a one-request upload that claims 10 GB.
-    reply = _raw(live_server.url, (
-        f"POST /api/v1/videos/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
-        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 10737418240\r\n"
-    ))
+    reply = _raw(
+        live_server.url,
+        (
+            f"POST /api/v1/videos/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 10737418240\r\n"
+        ),
+    )
     assert reply.startswith(b"HTTP/1.1 413") and b"payload-too-large" in reply
 
 
@@ -72,19 +87,31 @@ def test_offsets_leases_and_overruns(api, factory, db):
     assert is_problem(wrong, 409)["offset"] == 5 and wrong.headers["Upload-Offset"] == "5"
     over = api.patch(url, content=b"6789012345", headers={**creator.headers, **CHUNK, "Upload-Offset": "5"})
     assert "declared size" in is_problem(over, 413)["detail"]
-    is_problem(api.patch(url, content=b"x", headers={**creator.headers, "Content-Type": "text/plain", "Upload-Offset": "5"}), 415)
+    is_problem(
+        api.patch(
+            url, content=b"x", headers={**creator.headers, "Content-Type": "text/plain", "Upload-Offset": "5"}
+        ),
+        415,
+    )
     is_problem(api.patch(url, content=b"x", headers={**creator.headers, **CHUNK}), 400)  # no offset
-    assert api.head(url, headers=creator.headers).headers["Upload-Offset"] == "5"  # nothing lost, nothing added
+    assert (
+        api.head(url, headers=creator.headers).headers["Upload-Offset"] == "5"
+    )  # nothing lost, nothing added
     assert storage.absolute(storage.original_relpath(upload_id)).stat().st_size == 5
     # Someone else's upload does not exist for them.
     for method in ("GET", "HEAD", "DELETE"):
         assert api.request(method, url, headers=other.headers).status_code == 404
-    assert api.patch(url, content=b"x", headers={**other.headers, **CHUNK, "Upload-Offset": "5"}).status_code == 404
+    assert (
+        api.patch(url, content=b"x", headers={**other.headers, **CHUNK, "Upload-Offset": "5"}).status_code
+        == 404
+    )
     # Not complete yet: no video from it.
     is_problem(api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=creator.headers), 409)
     # Aborted: gone, with its bytes.
     assert api.delete(url, headers=creator.headers).status_code == 204
-    is_problem(api.patch(url, content=b"67890", headers={**creator.headers, **CHUNK, "Upload-Offset": "5"}), 410)
+    is_problem(
+        api.patch(url, content=b"67890", headers={**creator.headers, **CHUNK, "Upload-Offset": "5"}), 410
+    )
     assert not storage.absolute(storage.original_relpath(upload_id)).exists()
 
 
@@ -93,10 +120,15 @@ def test_a_dropped_connection_keeps_what_arrived_and_the_upload_resumes(api, fac
     data = clip().read_bytes()
     upload_id = _declare(api, creator, len(data)).json()["id"]
     half = len(data) // 2
-    _raw(live_server.url, (
-        f"PATCH /api/v1/uploads/{upload_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
-        f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n"
-    ), data[:half], close_after=True)
+    _raw(
+        live_server.url,
+        (
+            f"PATCH /api/v1/uploads/{upload_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {creator.token}\r\n"
+            f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n"
+        ),
+        data[:half],
+        close_after=True,
+    )
     deadline = time.monotonic() + 10
     while True:  # the server notices the hang-up, records what it kept and gives the lease back
         head = api.head(f"/api/v1/uploads/{upload_id}", headers=creator.headers)
@@ -108,15 +140,20 @@ def test_a_dropped_connection_keeps_what_arrived_and_the_upload_resumes(api, fac
         time.sleep(0.05)
     kept = int(head.headers["Upload-Offset"])
     assert 0 < kept <= half
-    rest = api.patch(f"/api/v1/uploads/{upload_id}", content=data[kept:],
-                     headers={**creator.headers, **CHUNK, "Upload-Offset": str(kept)})
+    rest = api.patch(
+        f"/api/v1/uploads/{upload_id}",
+        content=data[kept:],
+        headers={**creator.headers, **CHUNK, "Upload-Offset": str(kept)},
+    )
     assert rest.status_code == 204 and rest.headers["Upload-Offset"] == str(len(data))
     assert storage.absolute(storage.original_relpath(upload_id)).read_bytes() == data
     resp = api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=creator.headers)
     assert resp.status_code == 202, resp.text
     jobs.drain(db)
     assert api.get(f"/api/v1/videos/{resp.json()['id']}").json()["state"] == "published"
-    is_problem(api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=creator.headers), 409)  # used once
+    is_problem(
+        api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=creator.headers), 409
+    )  # used once
 
 
 @pytest.mark.parametrize(
@@ -129,7 +166,9 @@ def test_a_dropped_connection_keeps_what_arrived_and_the_upload_resumes(api, fac
         ("image", "unsupported-container"),
     ],
 )
-def test_files_that_are_not_acceptable_videos_are_refused_with_the_reason(api, factory, db, tmp_path, make, reason):
+def test_files_that_are_not_acceptable_videos_are_refused_with_the_reason(
+    api, factory, db, tmp_path, make, reason
+):
     creator = factory.user("shopper", "creator")
     if make == "text":
         path = tmp_path / "holiday.mp4"
@@ -158,15 +197,30 @@ def test_files_that_are_not_acceptable_videos_are_refused_with_the_reason(api, f
 def test_multipart_form_mistakes_are_4xx(api, factory):
     creator = factory.user("shopper", "creator")
     is_problem(api.post("/api/v1/videos/upload", json={"x": 1}, headers=creator.headers), 415)
-    is_problem(api.post("/api/v1/videos/upload", data={"metadata": "{}"}, files={"other": ("a", b"b")},
-                        headers=creator.headers), 422)
+    is_problem(
+        api.post(
+            "/api/v1/videos/upload",
+            data={"metadata": "{}"},
+            files={"other": ("a", b"b")},
+            headers=creator.headers,
+        ),
+        422,
+    )
     with clip().open("rb") as fh:
-        bad_meta = api.post("/api/v1/videos/upload", files={"file": ("c.mp4", fh, "video/mp4")},
-                            data={"metadata": '{"language": "klingon"}'}, headers=creator.headers)
+        bad_meta = api.post(
+            "/api/v1/videos/upload",
+            files={"file": ("c.mp4", fh, "video/mp4")},
+            data={"metadata": '{"language": "klingon"}'},
+            headers=creator.headers,
+        )
     assert is_problem(bad_meta, 422)["errors"][0]["loc"] == "language"
     with clip().open("rb") as fh:
-        not_json = api.post("/api/v1/videos/upload", files={"file": ("c.mp4", fh, "video/mp4")},
-                            data={"metadata": "{oops"}, headers=creator.headers)
+        not_json = api.post(
+            "/api/v1/videos/upload",
+            files={"file": ("c.mp4", fh, "video/mp4")},
+            data={"metadata": "{oops"},
+            headers=creator.headers,
+        )
     is_problem(not_json, 422)
     good = upload_form(api, creator, clip(), caption="ok #fine", language="nl", region="BE", publish=False)
     assert good.status_code == 202 and good.json()["language"] == "nl"
@@ -187,7 +241,11 @@ def test_one_client_flooding_uploads_is_throttled(api, factory, db):
 def test_unfinished_uploads_expire_with_their_bytes(api, factory, db):
     creator = factory.user("shopper", "creator")
     upload_id = _declare(api, creator, 100).json()["id"]
-    api.patch(f"/api/v1/uploads/{upload_id}", content=b"x" * 40, headers={**creator.headers, **CHUNK, "Upload-Offset": "0"})
+    api.patch(
+        f"/api/v1/uploads/{upload_id}",
+        content=b"x" * 40,
+        headers={**creator.headers, **CHUNK, "Upload-Offset": "0"},
+    )
     path = storage.absolute(storage.original_relpath(upload_id))
     assert path.exists()
     with db.session() as s:
@@ -197,4 +255,11 @@ def test_unfinished_uploads_expire_with_their_bytes(api, factory, db):
         s.execute(update(Job).values(run_at=utcnow()))
     jobs.drain(db)
     assert not path.exists()
-    is_problem(api.patch(f"/api/v1/uploads/{upload_id}", content=b"y", headers={**creator.headers, **CHUNK, "Upload-Offset": "40"}), 410)
+    is_problem(
+        api.patch(
+            f"/api/v1/uploads/{upload_id}",
+            content=b"y",
+            headers={**creator.headers, **CHUNK, "Upload-Offset": "40"},
+        ),
+        410,
+    )

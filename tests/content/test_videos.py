@@ -15,7 +15,9 @@ from etalage.core import bus, jobs
 from tests.content.helpers import is_problem, make_product, upload_form, upload_resumable
 from tests.factories import clip, make_video
 
-pytestmark = pytest.mark.skipif(not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)")
+pytestmark = pytest.mark.skipif(
+    not media.ffmpeg_available(), reason="ffmpeg/ffprobe not installed (dev.py test installs them)"
+)
 
 
 def _ffprobe_bytes(data: bytes, tmp_path) -> dict:  # type: ignore[no-untyped-def]
@@ -23,7 +25,9 @@ def _ffprobe_bytes(data: bytes, tmp_path) -> dict:  # type: ignore[no-untyped-de
     path.write_bytes(data)
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -41,8 +45,13 @@ def test_a_real_clip_uploads_transcodes_publishes_and_plays_with_ranges(api, fac
 
         resp = api.post(
             "/api/v1/videos",
-            json={"upload_id": upload_id, "caption": "Linen for summer #linen #Summer", "hashtags": ["ootd"],
-                  "language": "en", "region": "BE"},
+            json={
+                "upload_id": upload_id,
+                "caption": "Linen for summer #linen #Summer",
+                "hashtags": ["ootd"],
+                "language": "en",
+                "region": "BE",
+            },
             headers=creator.headers,
         )
         assert resp.status_code == 202, resp.text
@@ -53,13 +62,18 @@ def test_a_real_clip_uploads_transcodes_publishes_and_plays_with_ranges(api, fac
 
         started = time.perf_counter()
         assert jobs.drain(db) >= 1
-        print(f"\ntranscode of a 2 s 1280x720 clip (720p + 360p + poster): {time.perf_counter() - started:.2f} s")
+        print(
+            f"\ntranscode of a 2 s 1280x720 clip (720p + 360p + poster): {time.perf_counter() - started:.2f} s"
+        )
     finally:
         bus.unsubscribe("content.video.*", listener)
 
     got = api.get(f"/api/v1/videos/{video['id']}").json()
     assert got["state"] == "published" and got["published_at"] and got["progress"] is None  # public view
-    assert [(r["name"], r["width"], r["height"]) for r in got["renditions"]] == [("720p", 1280, 720), ("360p", 640, 360)]
+    assert [(r["name"], r["width"], r["height"]) for r in got["renditions"]] == [
+        ("720p", 1280, 720),
+        ("360p", 640, 360),
+    ]
     assert [t for t, _ in events] == ["content.video.published"]
     assert events[0][1]["video_id"] == video["id"] and events[0][1]["region"] == "BE"
     own = api.get(f"/api/v1/videos/{video['id']}", headers=creator.headers).json()
@@ -99,7 +113,9 @@ def test_a_real_clip_uploads_transcodes_publishes_and_plays_with_ranges(api, fac
 
     history = api.get(f"/api/v1/videos/{video['id']}/history", headers=creator.headers).json()
     assert [(h["from_state"], h["to_state"], h["actor_role"]) for h in history] == [
-        (None, "processing", "system"), ("processing", "ready", "system"), ("ready", "published", "owner")
+        (None, "processing", "system"),
+        ("processing", "ready", "system"),
+        ("ready", "published", "owner"),
     ]
     with db.read() as s:
         infos = content.get_videos(s, [video["id"], "vid_01NOPE000000000000000000000"])
@@ -123,8 +139,22 @@ def test_a_corrupt_clip_is_rejected_with_a_reason(api, factory, db, tmp_path):
 
     # Fast-start, then cut: it probes fine but cannot be decoded to the end; the transcoder says why.
     fast = clips.render_clip(tmp_path / "fs", title="x", seconds=3, size=(640, 360), renditions=False)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(fast), "-c", "copy", "-movflags", "+faststart",
-                    str(tmp_path / "fs.mp4")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(fast),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(tmp_path / "fs.mp4"),
+        ],
+        check=True,
+    )
     data = (tmp_path / "fs.mp4").read_bytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(data[: int(len(data) * 0.4)])
@@ -149,14 +179,25 @@ def test_owner_removal_and_moderation_take_effect_at_once(api, factory, db):
     listener = lambda _t, p: removed.append(p)  # noqa: E731
     bus.subscribe("content.video.removed", listener)
     try:
-        is_problem(api.post(f"/api/v1/videos/{video_id}/moderation", json={"action": "remove", "reason": "x"},
-                            headers=moderator.headers), 422)  # a reason of 1 char is no reason
-        resp = api.post(f"/api/v1/videos/{video_id}/moderation",
-                        json={"action": "remove", "reason": "Counterfeit goods (DSA notice 17)"}, headers=moderator.headers)
+        is_problem(
+            api.post(
+                f"/api/v1/videos/{video_id}/moderation",
+                json={"action": "remove", "reason": "x"},
+                headers=moderator.headers,
+            ),
+            422,
+        )  # a reason of 1 char is no reason
+        resp = api.post(
+            f"/api/v1/videos/{video_id}/moderation",
+            json={"action": "remove", "reason": "Counterfeit goods (DSA notice 17)"},
+            headers=moderator.headers,
+        )
         assert resp.status_code == 200 and resp.json()["state"] == "removed"
     finally:
         bus.unsubscribe("content.video.removed", listener)
-    assert removed == [{"video_id": video_id, "state": "removed", "reason": "Counterfeit goods (DSA notice 17)"}]
+    assert removed == [
+        {"video_id": video_id, "state": "removed", "reason": "Counterfeit goods (DSA notice 17)"}
+    ]
     assert api.get(f"/api/v1/videos/{video_id}").status_code == 404
     assert api.get(url).status_code == 404  # the origin stops serving it at once
     owner_view = api.get(url, headers=creator.headers)
@@ -167,11 +208,18 @@ def test_owner_removal_and_moderation_take_effect_at_once(api, factory, db):
     history = api.get(f"/api/v1/videos/{video_id}/history", headers=moderator.headers).json()
     last = history[-1]
     assert (last["from_state"], last["to_state"], last["actor_id"], last["actor_role"]) == (
-        "published", "removed", moderator.id, "moderator")
+        "published",
+        "removed",
+        moderator.id,
+        "moderator",
+    )
     assert last["reason"] == "Counterfeit goods (DSA notice 17)" and last["at"]
     # Appeal upheld: restored, announced again.
-    resp = api.post(f"/api/v1/videos/{video_id}/moderation", json={"action": "restore", "reason": "Appeal upheld"},
-                    headers=moderator.headers)
+    resp = api.post(
+        f"/api/v1/videos/{video_id}/moderation",
+        json={"action": "restore", "reason": "Appeal upheld"},
+        headers=moderator.headers,
+    )
     assert resp.json()["state"] == "published"
     # The creator takes it down themselves.
     assert api.delete(f"/api/v1/videos/{video_id}", headers=creator.headers).status_code == 204
@@ -193,22 +241,45 @@ def test_product_tags_come_from_the_catalog(api, factory, db):
     assert got["products"] == [{"product_id": mine["id"], "starts_at_ms": None}]
 
     # A merchant's video features only its own products; unknown, foreign and draft ones are refused.
-    for pid, kind in ((theirs["id"], "unknown_product"), ("prd_01NOPE000000000000000000000", "unknown_product"),
-                      (draft["id"], "inactive_product")):
-        resp = api.put(f"/api/v1/videos/{video_id}/products", json={"products": [{"product_id": pid}]},
-                       headers=shop.headers)
+    for pid, kind in (
+        (theirs["id"], "unknown_product"),
+        ("prd_01NOPE000000000000000000000", "unknown_product"),
+        (draft["id"], "inactive_product"),
+    ):
+        resp = api.put(
+            f"/api/v1/videos/{video_id}/products",
+            json={"products": [{"product_id": pid}]},
+            headers=shop.headers,
+        )
         assert is_problem(resp, 422)["errors"][0]["type"] == kind
-    resp = api.put(f"/api/v1/videos/{video_id}/products",
-                   json={"products": [{"product_id": mine["id"], "starts_at_ms": 1000}]}, headers=shop.headers)
+    resp = api.put(
+        f"/api/v1/videos/{video_id}/products",
+        json={"products": [{"product_id": mine["id"], "starts_at_ms": 1000}]},
+        headers=shop.headers,
+    )
     assert resp.status_code == 200 and resp.json()["products"][0]["starts_at_ms"] == 1000
-    is_problem(api.put(f"/api/v1/videos/{video_id}/products",
-                       json={"products": [{"product_id": mine["id"], "starts_at_ms": 99_000}]}, headers=shop.headers), 409)
+    is_problem(
+        api.put(
+            f"/api/v1/videos/{video_id}/products",
+            json={"products": [{"product_id": mine["id"], "starts_at_ms": 99_000}]},
+            headers=shop.headers,
+        ),
+        409,
+    )
     # A creator may feature any active product (affiliate).
-    resp = api.put(f"/api/v1/videos/{make_video(factory, creator)}/products",
-                   json={"products": [{"product_id": theirs["id"]}, {"product_id": mine["id"]}]}, headers=creator.headers)
+    resp = api.put(
+        f"/api/v1/videos/{make_video(factory, creator)}/products",
+        json={"products": [{"product_id": theirs["id"]}, {"product_id": mine["id"]}]},
+        headers=creator.headers,
+    )
     assert [p["product_id"] for p in resp.json()["products"]] == [theirs["id"], mine["id"]]
     # Someone else's video cannot be retagged.
-    assert api.put(f"/api/v1/videos/{video_id}/products", json={"products": []}, headers=creator.headers).status_code == 403
+    assert (
+        api.put(
+            f"/api/v1/videos/{video_id}/products", json={"products": []}, headers=creator.headers
+        ).status_code
+        == 403
+    )
 
 
 def test_staff_post_for_their_merchant_only_and_shoppers_cannot_post(api, factory):
@@ -216,11 +287,23 @@ def test_staff_post_for_their_merchant_only_and_shoppers_cannot_post(api, factor
     staff = factory.staff(shop)
     shopper = factory.user("shopper")
     upload_id = upload_resumable(api, staff, clip())
-    is_problem(api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=staff.headers), 403)  # not a creator
+    is_problem(
+        api.post("/api/v1/videos", json={"upload_id": upload_id}, headers=staff.headers), 403
+    )  # not a creator
     other = factory.merchant()
-    is_problem(api.post("/api/v1/videos", json={"upload_id": upload_id, "merchant_id": other.merchant_id},
-                        headers=staff.headers), 404)
-    resp = api.post("/api/v1/videos", json={"upload_id": upload_id, "merchant_id": shop.merchant_id}, headers=staff.headers)
+    is_problem(
+        api.post(
+            "/api/v1/videos",
+            json={"upload_id": upload_id, "merchant_id": other.merchant_id},
+            headers=staff.headers,
+        ),
+        404,
+    )
+    resp = api.post(
+        "/api/v1/videos",
+        json={"upload_id": upload_id, "merchant_id": shop.merchant_id},
+        headers=staff.headers,
+    )
     assert resp.status_code == 202, resp.text
     listing = api.get(f"/api/v1/merchants/{shop.merchant_id}/videos", headers=shop.headers).json()
     assert [v["id"] for v in listing["items"]] == [resp.json()["id"]]

@@ -296,4 +296,3 @@ def video_history(video_id: str, session: DbSession, principal: CurrentPrincipal
         VideoEventOut.model_validate(e, from_attributes=True)
         for e in videos.history(session, principal, video_id)
     ]
-

@@ -183,4 +183,3 @@ async def _receive_loop(ws: WebSocket, conn: Connection, principal: Principal | 
                 if data.get("client_id"):
                     error["client_id"] = str(data["client_id"])[:64]
                 _reply(conn, error)
-

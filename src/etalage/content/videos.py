@@ -168,7 +168,9 @@ def create_from_upload(
     A file that is not a video we accept is answered 422 with the reason, and its upload is closed."""
     creator_id = _check_poster_for(principal, meta.merchant_id)
     if not media.ffmpeg_available():
-        raise ServiceUnavailable("Video processing is not available on this server (ffmpeg is not installed).")
+        raise ServiceUnavailable(
+            "Video processing is not available on this server (ffmpeg is not installed)."
+        )
     decision = limiter.hit(f"content:videos:{principal.user_id}", 60, 3600)
     if not decision.allowed:
         raise RateLimited("Too many videos in the last hour.", retry_after=decision.retry_after)
