@@ -86,7 +86,8 @@ class Hub:
 
     def viewer_count(self, room_id: str) -> int:
         now = time.monotonic()
-        remote = sum(n for n, at in self.remote.get(room_id, {}).values() if now - at < REMOTE_TTL)
+        # list(): also called from request threads while the event loop updates the dict
+        remote = sum(n for n, at in list(self.remote.get(room_id, {}).values()) if now - at < REMOTE_TTL)
         return len(self.rooms.get(room_id, ())) + remote
 
     def like(self, room_id: str, count: int) -> None:
