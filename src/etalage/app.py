@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -56,13 +57,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     configure_logging(settings)
     owns_db = db is None
-    db = db or Database(settings.db_url)
+    db = db or Database(settings.db_url, pool_size=settings.db_pool_size)
     api_modules = domain_modules("api")
     domain_modules("jobs")  # job handlers register themselves on import
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_dirs()
+        # Sync routes and dependencies run in this many threads (anyio's default is 40, more than the
+        # connection pool keeps open: the extra requests made the pool open and close connections).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server_threads
         if settings.should_auto_migrate:
             upgrade(db.url)
         if settings.redis_url:

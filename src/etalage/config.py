@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     event_batches_per_minute: int = 300
     events_nats_stream: str = "ETALAGE_EVENTS"
 
+    # Per server process: handlers that may run at once in worker threads, and database connections kept
+    # open for them. Equal sizes mean no request waits for a connection and none is opened per request.
+    server_threads: int = 24
+    db_pool_size: int = 24
+
     # Background work: in the embedded default the server runs the job worker in-process
     inprocess_worker: bool = True
     auto_migrate: bool | None = None  # None: on for SQLite, off for PostgreSQL

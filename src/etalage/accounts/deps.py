@@ -20,7 +20,7 @@ from etalage.db import on_commit, utcnow
 
 SESSION_COOKIE = "etalage_session"
 CSRF_HEADER = "x-csrf-token"
-_bearer = HTTPBearer(auto_error=False, description="An API token created at /api/v1/auth/tokens.")
+bearer = _bearer = HTTPBearer(auto_error=False, description="An API token created at /api/v1/auth/tokens.")
 
 # last_used_at is bookkeeping, not security: record it at most every few minutes per token and process,
 # so read requests stay read-only.
@@ -52,7 +52,7 @@ def optional_principal(
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    principal = _resolve_principal(request, session, credentials)
+    principal = resolve_principal(request, session, credentials)
     # FastAPI runs this dependency and the route in different worker threads. A request waiting between the
     # two must not hold a pooled connection: under load every worker thread can end up waiting for a
     # connection that only parked requests hold (a deadlock until the pool times out). Ending the read-only
@@ -61,9 +61,11 @@ def optional_principal(
     return principal
 
 
-def _resolve_principal(
-    request: Request, session: DbSession, credentials: HTTPAuthorizationCredentials | None
+def resolve_principal(
+    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal | None:
+    """The caller of ``request`` (bearer token, or session cookie with CSRF for writes), or None. For routes
+    that authenticate inside their own handler thread instead of through the ``CurrentPrincipal`` chain."""
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
@@ -127,7 +129,7 @@ def _resolve_from_request(request: Request, session: Session) -> Principal | Non
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=value.strip())
-    return _resolve_principal(request, session, credentials)
+    return resolve_principal(request, session, credentials)
 
 
 set_principal_resolver(_resolve_from_request)

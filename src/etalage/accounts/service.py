@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -190,43 +190,48 @@ def end_web_session(session: Session, session_id: str) -> None:
 # --- principals ----------------------------------------------------------------------------------------------
 
 
+# Prebuilt Core statements: resolving a bearer token runs on every API request, and building a statement
+# (and hydrating ORM objects) cost more than running it.
+_tok, _usr, _psn, _mem = ApiToken.__table__.c, User.__table__.c, Pseudonym.__table__.c, Membership.__table__.c
+_MEMBERSHIPS = select(_mem.organisation_id, _mem.role).where(_mem.user_id == bindparam("user"))
+_TOKEN_LOOKUP = (
+    select(_tok.id, _tok.revoked_at, _tok.expires_at, _tok.scopes, _tok.merchant_id, _usr.id.label("user_id"),
+           _usr.roles, _usr.disabled_at, _usr.birth_date, _psn.key)
+    .select_from(ApiToken.__table__.join(User.__table__, _usr.id == _tok.user_id)
+                 .outerjoin(Pseudonym.__table__, _psn.user_id == _usr.id))
+    .where(_tok.token_hash == bindparam("digest"))
+)  # fmt: skip
+
+
 def _memberships(session: Session, user_id: str) -> dict[str, str]:
-    rows = session.execute(
-        select(Membership.organisation_id, Membership.role).where(Membership.user_id == user_id)
-    )
+    rows = session.connection().execute(_MEMBERSHIPS, {"user": user_id})
     return {org: role for org, role in rows}
 
 
 def principal_for_token(session: Session, plaintext: str) -> Principal:
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         raise Unauthorized("The bearer token is malformed.")
-    row = session.execute(
-        select(ApiToken, User, Pseudonym.key)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(Pseudonym, Pseudonym.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(plaintext))
-    ).first()
-    if row is None:
+    token = session.connection().execute(_TOKEN_LOOKUP, {"digest": _digest(plaintext)}).first()
+    if token is None:
         raise Unauthorized("The bearer token is not valid.")
-    token, user, pseudonym = row
     now = utcnow()
     if token.revoked_at is not None:
         raise Unauthorized("The bearer token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("The bearer token has expired.")
-    if user.disabled_at is not None:
+    if token.disabled_at is not None:
         raise Unauthorized("The account behind this token is disabled.")
-    memberships = _memberships(session, user.id)
-    allowed = scopes_for(frozenset(user.roles), bool(memberships))
+    memberships = _memberships(session, token.user_id)
+    allowed = scopes_for(frozenset(token.roles), bool(memberships))
     return Principal(
-        user_id=user.id,
-        roles=frozenset(user.roles),
+        user_id=token.user_id,
+        roles=frozenset(token.roles),
         memberships=memberships,
         scopes=frozenset(token.scopes) & allowed,  # a role taken away also shrinks existing tokens
         token_id=token.id,
         bound_merchant_id=token.merchant_id,
-        pseudonym=pseudonym,
-        age_band=age_band(age_on(user.birth_date, now.date())),
+        pseudonym=token.key,
+        age_band=age_band(age_on(token.birth_date, now.date())),
     )
 
 

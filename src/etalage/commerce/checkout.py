@@ -71,6 +71,7 @@ class CheckoutRequest:
     expected_total: tuple[int, str] | None = None
     cart_id: str | None = None
     cart_region: str | None = None
+    buyer_age_band: str | None = None  # minor | adult | unknown, from the caller's principal
 
 
 @dataclass

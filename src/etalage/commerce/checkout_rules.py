@@ -49,13 +49,17 @@ def merge_lines(lines: list[Any]) -> list[Any]:
     return list(merged.values())
 
 
-def check_buyer(session: Session, user_id: str, region_code: str) -> None:
+def check_buyer(session: Session, user_id: str, region_code: str, age_band: str | None = None) -> None:
     if not launch.is_launched(session, region_code):
         raise RegionNotLaunched(
             f"Etalage does not deliver to {region_code} yet; choose an address in another region."
         )
     min_age = region(region_code).min_purchase_age
-    if min_age:
+    if not min_age:
+        return
+    if min_age == 18 and age_band in ("minor", "adult"):  # the caller's credential already says (core.auth)
+        old_enough = age_band == "adult"
+    else:
         age = accounts.user_age(session, user_id)
         if age is None:
             raise AgeRestricted(
@@ -63,12 +67,13 @@ def check_buyer(session: Session, user_id: str, region_code: str) -> None:
                 "(PATCH /api/v1/me) and try again.",
                 min_age=min_age,
             )
-        if age < min_age:
-            raise AgeRestricted(
-                f"The law in {region_code} does not allow purchases by people under {min_age}; "
-                "nothing was ordered or charged.",
-                min_age=min_age,
-            )
+        old_enough = age >= min_age
+    if not old_enough:
+        raise AgeRestricted(
+            f"The law in {region_code} does not allow purchases by people under {min_age}; "
+            "nothing was ordered or charged.",
+            min_age=min_age,
+        )
 
 
 def buyer_details(session: Session, user_id: str, req: Any) -> tuple[Any, Any, str]:
@@ -86,7 +91,7 @@ def buyer_details(session: Session, user_id: str, req: Any) -> tuple[Any, Any, s
             f"Your cart is priced for {req.cart_region} but the address is in {region_code}; "
             f"set the cart's region (PATCH /api/v1/cart) to see prices there."
         )
-    check_buyer(session, user_id, region_code)
+    check_buyer(session, user_id, region_code, req.buyer_age_band)
     method = payments.method_for_checkout(session, user_id, req.payment_method_id)
     if method is None:
         if req.payment_method_id:
