@@ -47,6 +47,10 @@ def serve(
         from etalage.db import upgrade
 
         upgrade(settings.db_url)  # once, before workers start, so they never race on it
+    if workers > 1 and not settings.redis_url:
+        console.print("[yellow]note:[/] with several workers and no ETALAGE_REDIS_URL, live-room chat and "
+                      "instant feed removals reach only the viewers of the same worker process; "
+                      "set ETALAGE_REDIS_URL to fan them out.")
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker process counts its own requests; /metrics aggregates them from this folder.
         import shutil
