@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.factories import PASSWORD
+from tests.payments.psp import psp, psp_server  # noqa: F401  (the test PSP, a real subprocess)
 
 CHROMIUM = os.environ.get("ETALAGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

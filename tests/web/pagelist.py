@@ -10,16 +10,49 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.factories import Actor, Factory
+from tests.factories import Actor, Factory, make_room, make_video
 
 PAGES: list[tuple[str, str, str]] = [
+    # shopper app
     ("feed", "/", "visitor"),
+    ("feed-signed-in", "/", "shopper"),
+    ("video", "/v/{video_id}", "visitor"),
+    ("product", "/p/{product_id}", "shopper"),
+    ("product-sheet", "/p/{product_id}/sheet", "visitor"),
+    ("ranking", "/about/ranking", "visitor"),
+    ("shop", "/shop", "visitor"),
+    ("search", "/search?q=linen", "visitor"),
+    ("creator-profile", "/creators/{creator_id}", "visitor"),
+    ("shop-profile", "/shops/{merchant_id}", "visitor"),
+    ("live", "/live", "visitor"),
+    ("live-room", "/live/{room_id}", "shopper"),
+    ("cart", "/cart", "shopper"),
+    ("orders", "/orders", "shopper"),
+    ("order", "/orders/{order_id}", "shopper"),
     ("signin", "/signin", "visitor"),
     ("register", "/register", "visitor"),
     ("me", "/me", "shopper"),
     ("settings", "/settings", "shopper"),
-    ("ranking", "/about/ranking", "visitor"),
+    # seller center
+    ("seller-new", "/seller", "newcomer"),
+    ("seller-dashboard", "/seller/{merchant_id}", "merchant"),
+    ("seller-onboarding", "/seller/{merchant_id}/onboarding", "merchant"),
+    ("seller-products", "/seller/{merchant_id}/products", "merchant"),
+    ("seller-product", "/seller/{merchant_id}/products/{product_id}", "merchant"),
+    ("seller-orders", "/seller/{merchant_id}/orders", "merchant"),
+    ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
+    # creator studio
+    ("studio", "/studio", "creator"),
+    ("studio-upload", "/studio/upload", "creator"),
+    ("studio-video", "/studio/videos/{video_id}", "creator"),
+    ("studio-live", "/studio/live", "creator"),
+    # moderation console
+    ("moderation-videos", "/moderation/videos", "moderator"),
+    ("moderation-comments", "/moderation/comments", "moderator"),
+    ("moderation-traders", "/moderation/traders", "moderator"),
 ]
+# Parts of pages fetched by scripts (no <head>, no heading of their own)
+FRAGMENTS = {"product-sheet"}
 
 
 @dataclass
@@ -29,16 +62,40 @@ class PageWorld:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def build_world(factory: Factory) -> PageWorld:
-    merchant = factory.merchant(name="Atelier Zuid")
+def build_world(factory: Factory, psp: Any) -> PageWorld:
+    """A verified shop with a product, a creator's published video tagging it, a live room, and a
+    shopper with a paid order."""
+    import secrets
+
+    from etalage.commerce.checkout import CheckoutRequest, LineIn, place_order
+
+    merchant = factory.verified_merchant(name="Atelier Zuid")  # type: ignore[attr-defined]
+    item = factory.product(merchant, prices={"BE": 2499}, title="Linen shirt")  # type: ignore[attr-defined]
+    creator = factory.user("shopper", "creator", name="@cleo")
+    video = make_video(factory, creator, caption="Linen season", products=[item["product_id"]])
+    room = make_room(factory, creator, video_id=video, title="Summer live")
+    shopper = factory.shopper("BE", psp=psp)  # type: ignore[attr-defined]
     world = PageWorld(
         actors={
-            "shopper": factory.user("shopper", name="Sam Shopper"),
+            "shopper": shopper,
             "merchant": merchant,
-            "creator": factory.user("shopper", "creator", name="@cleo"),
+            "creator": creator,
             "moderator": factory.user("shopper", "moderator", name="Mo"),
-        }
+            "newcomer": factory.user("shopper", name="Nia"),
+        },
+        values={
+            "merchant_id": merchant.merchant_id or "",
+            "product_id": item["product_id"],
+            "video_id": video,
+            "room_id": room,
+            "creator_id": creator.id,
+        },
     )
+    with factory.db.session() as s:  # a paid order, through checkout and the test PSP
+        request = CheckoutRequest([LineIn(item["variant_id"], 1, None, None, video, None)])
+        outcome = place_order(s, shopper.id, request, key=secrets.token_hex(8), fp="page-world", webhook_url="",
+                              return_url=None)  # fmt: skip
+    world.values["order_id"] = outcome.body.orders[0].id
     return world
 
 

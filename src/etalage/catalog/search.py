@@ -36,7 +36,7 @@ def ensure_index(session: Session) -> None:
     """Create the SQLite FTS5 table once per database (no-op on PostgreSQL)."""
     if not _is_sqlite(session):
         return
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     if url in _ready:
         return
     with _ready_lock:

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from etalage.commerce import addresses, idempotency, launch, tax
+from etalage.commerce import addresses, idempotency, launch, orders, tax
 from etalage.commerce import checkout_rules as rules
 from etalage.commerce.checkout_answers import Outcome, current, declined, render, replay
 from etalage.commerce.errors import (
@@ -234,6 +234,10 @@ def place_order(
     checkout_id, prep = _in_transaction(session, begin_checkout, session, user_id, req, key, fp)
     if prep is None:
         return replay(session, user_id, checkout_id)
+    # What the payment's listener would otherwise read back in step 3 (webhooks and polls still read it).
+    orders.remember_checkout(
+        session, checkout_id, [ln for _, lines in prep.orders for ln in lines], bool(req.cart_id)
+    )
     try:
         answer = provider().authorise(
             key=prep.payment_id,

@@ -31,7 +31,7 @@ bus.subscribe(REGION_CHANGED, _forget)
 
 def launched_codes(session: Session) -> frozenset[str]:
     """Codes of the regions where Etalage sells now (cached for a few seconds; it is read on every checkout)."""
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     hit = _cache.get(url)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]

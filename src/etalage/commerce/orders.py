@@ -14,6 +14,7 @@ taken again if still there; if not, the order is cancelled and refunded in full.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,26 @@ _EMPTY_CART = delete(CartLine.__table__).where(
     _cl.cart_id.in_(select(_c.id).where(_c.checkout_id == bindparam("checkout"))),
     _cl.variant_id.in_(bindparam("variants", expanding=True)),
 )
+
+
+_HINTS = "commerce.checkouts"
+
+
+@dataclass(frozen=True)
+class _Known:
+    lines: list[Any]
+    from_cart: bool
+
+
+class _Line(dict):  # type: ignore[type-arg]
+    __getattr__ = dict.__getitem__
+
+
+def remember_checkout(
+    session: Session, checkout_id: str, lines: list[dict[str, Any]], from_cart: bool
+) -> None:
+    """Tell the payment listener, when it runs in this session, what checkout just wrote (saves reads)."""
+    session.info.setdefault(_HINTS, {})[checkout_id] = _Known([_Line(ln) for ln in lines], from_cart)
 
 
 def _event(
@@ -133,7 +154,8 @@ def _mark_paid(session: Session, state: PaymentState) -> None:
     reason = f"payment {state.id} {state.status}"
     events = [_event(o.id, "awaiting_payment", "paid", actor, reason, now) for o in paid]
     committed = stock.commit_for_orders(session, order_ids, actor=actor, reason="sold: order paid")
-    lines = conn.execute(_LINES_OF, {"orders": order_ids}).all()
+    known = session.info.get(_HINTS, {}).pop(state.checkout_id, None)
+    lines = known.lines if known else conn.execute(_LINES_OF, {"orders": order_ids}).all()
     by_order: dict[str, list[Any]] = defaultdict(list)
     for ln in lines:
         by_order[ln.order_id].append(ln)
@@ -142,10 +164,10 @@ def _mark_paid(session: Session, state: PaymentState) -> None:
         held[(h.order_id, h.variant_id)] += h.quantity
     unfillable = _retake_expired(session, paid, by_order, held, actor)
     conn.execute(_INSERT_EVENTS, events)
-    # A checkout from the cart empties what it bought (buy-now checkouts match no cart).
-    conn.execute(
-        _EMPTY_CART, {"checkout": state.checkout_id, "variants": sorted({ln.variant_id for ln in lines})}
-    )
+    if known is None or known.from_cart:  # a checkout from the cart empties what it bought
+        conn.execute(
+            _EMPTY_CART, {"checkout": state.checkout_id, "variants": sorted({ln.variant_id for ln in lines})}
+        )
     for o in paid:
         if o.id in unfillable:
             continue

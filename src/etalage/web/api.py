@@ -11,7 +11,17 @@ from starlette.responses import Response
 from etalage.core.errors import NotFound
 from etalage.web import assets, i18n
 from etalage.web.routes_account import router as account_router
+from etalage.web.routes_browse import router as browse_router
+from etalage.web.routes_buying_settings import router as buying_settings_router
+from etalage.web.routes_live import router as live_router
+from etalage.web.routes_moderation import router as moderation_router
+from etalage.web.routes_orders import router as orders_router
+from etalage.web.routes_seller import router as seller_router
+from etalage.web.routes_seller_catalog import router as seller_catalog_router
+from etalage.web.routes_seller_orders import router as seller_orders_router
+from etalage.web.routes_seller_settings import router as seller_settings_router
 from etalage.web.routes_shop import router as shop_router
+from etalage.web.routes_studio import router as studio_router
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +48,20 @@ def static_file(version: str, path: str, request: Request) -> Response:
     return Response(body, media_type=asset.content_type, headers=headers)
 
 
-for sub in (account_router, shop_router):
+for sub in (
+    account_router,
+    shop_router,
+    browse_router,
+    orders_router,
+    buying_settings_router,
+    live_router,
+    seller_catalog_router,
+    seller_orders_router,
+    seller_settings_router,
+    seller_router,
+    studio_router,
+    moderation_router,
+):
     router.include_router(sub)
 
 

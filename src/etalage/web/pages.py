@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -34,6 +35,13 @@ from etalage.web.templating import render_template
 ANON_CSRF_COOKIE = "etalage_csrf"
 REGION_COOKIE = "etalage_region"
 FEED_MODE_COOKIE = "etalage_feed"
+
+
+log = logging.getLogger("etalage.errors")
+
+
+class ServerError(Problem):
+    status, code, title = 500, "internal-error", "Internal error"
 
 
 class SignInRequired(Exception):
@@ -220,9 +228,9 @@ def _finish(ctx: PageCtx, response: Response) -> Response:
     return response
 
 
-def render(ctx: PageCtx, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(ctx: PageCtx, template: str, /, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = render_template(template, ctx.lang, ctx=ctx, **context)
-    return _finish(ctx, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+    return _finish(ctx, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
 
 
 def redirect(ctx: PageCtx, url: str) -> Response:
@@ -238,7 +246,11 @@ def _error_page(request: Request, exc: Problem) -> Response:
             None, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
         )
     )
-    html = render_template("error.html", lang, ctx=ctx, status=exc.status, problem=exc)
+    from etalage.core.http import current_request_id
+
+    html = render_template(
+        "error.html", lang, ctx=ctx, status=exc.status, problem=exc, request_id=current_request_id()
+    )
     return HTMLResponse(html, status_code=exc.status, headers={"cache-control": "no-store", **exc.headers})
 
 
@@ -258,5 +270,9 @@ class PageRoute(APIRoute):
                 if isinstance(exc, Forbidden | NotFound) or exc.status < 500:
                     return _error_page(request, exc)
                 raise
+            except Exception:
+                # Logged with the request id, as the API does; the visitor gets a page, not JSON.
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                return _error_page(request, ServerError())
 
         return page_handler

@@ -9,16 +9,11 @@ from etalage.web import i18n
 if TYPE_CHECKING:
     from etalage.web.pages import PageCtx
 
-# Used only while the commerce domain has no launch regions to offer (e.g. an empty database).
-FALLBACK_REGIONS = ("BE", "NL", "FR", "DE", "ES", "GB", "US")
-
 
 def region_codes(ctx: PageCtx) -> list[str]:
-    try:
-        from etalage.commerce import service as commerce  # noqa: F401
-    except ImportError:
-        return list(FALLBACK_REGIONS)
-    return list(FALLBACK_REGIONS)
+    from etalage.commerce import service as commerce
+
+    return commerce.launched_region_codes(ctx.db)
 
 
 def region_choices(ctx: PageCtx) -> list[tuple[str, str]]:

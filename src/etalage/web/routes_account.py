@@ -76,7 +76,7 @@ def signin(ctx: Page, form: Form) -> Response:
         error, status = N_("E-mail or password is wrong."), 401
     else:
         return _start_session(ctx, redirect(ctx, target), user.id)
-    return render(ctx, "account/signin.html", status=status, next=target, email=email, error=error)
+    return render(ctx, "account/signin.html", status_code=status, next=target, email=email, error=error)
 
 
 @router.get("/register")
@@ -137,7 +137,7 @@ def register(ctx: Page, form: Form) -> Response:
     return render(
         ctx,
         "account/register.html",
-        status=422,
+        status_code=422,
         next=target,
         values=values,
         errors=errors,
@@ -160,8 +160,14 @@ def me_page(ctx: Page) -> Response:
 
 
 @router.get("/settings")
-def settings_page(ctx: Page, saved: bool = False) -> Response:
-    return render(ctx, "account/settings.html", tab="me", regions=region_choices(ctx), saved=saved)
+def settings_page(ctx: Page, saved: bool = False, address: str | None = None) -> Response:
+    from etalage.web.routes_buying_settings import buying_settings
+
+    buying = buying_settings(ctx) if ctx.has_scope("shop") else None
+    return render(
+        ctx, "account/settings.html", tab="me", regions=region_choices(ctx), saved=saved, buying=buying,
+        address_notice=address, data_export=False, account_erasure=False,
+    )  # fmt: skip
 
 
 @router.post("/settings")

@@ -61,9 +61,9 @@ def environment() -> Environment:
     return _env
 
 
-def render_template(name: str, lang: str, **context: Any) -> str:
+def render_template(template_name: str, lang: str, /, **context: Any) -> str:
     token = i18n.set_language(lang)
     try:
-        return environment().get_template(name).render(lang=lang, **context)
+        return environment().get_template(template_name).render(lang=lang, **context)
     finally:
         i18n._current.reset(token)

@@ -5,55 +5,88 @@ import { track } from './events.js';
 
 const t = messages();
 
+function source(context) {
+  if (context.live_room_id) return { live_room_id: context.live_room_id };
+  if (context.video_id) return { video_id: context.video_id };
+  return undefined;
+}
+
+function orderLink(result, orderId) {
+  const link = document.createElement('a');
+  link.href = `/orders/${orderId}`;
+  link.textContent = t.view_order;
+  link.className = 'order-link';
+  result.append(' ', link);
+}
+
+async function settle(checkout) {
+  // 202: the payment is processing, or waits for the shopper (3-D Secure / bank approval)
+  if (checkout.status === 'requires_action' && checkout.next_action && checkout.next_action.url) {
+    location.assign(checkout.next_action.url);
+    return null;
+  }
+  for (let i = 0; checkout.status === 'processing' && i < 10; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    checkout = await api('GET', `/api/v1/checkouts/${checkout.checkout_id}`);
+  }
+  return checkout;
+}
+
 export function wireBuy(root, context = {}) {
   const form = root.querySelector('form.buy-form');
   if (!form) return;
-  let key = idempotencyKey();  // one key per intent: kept across retries, renewed after success
   const result = root.querySelector('.buy-result');
   const say = (text, ok) => {
-    if (!result) return;
     result.className = `buy-result alert ${ok ? 'ok' : 'error'}`;
     result.textContent = text;
     announce(text);
   };
+  form.addEventListener('change', (event) => {  // another variant: its price and stock
+    const input = event.target;
+    if (input.name !== 'variant_id') return;
+    const price = root.querySelector('[data-price]:not(input)');
+    const stock = root.querySelector('[data-stock]:not(input)');
+    if (price) price.textContent = input.dataset.price;
+    if (stock) { stock.textContent = input.dataset.stock; stock.classList.toggle('low', input.hasAttribute('data-low')); }
+  });
+  let key = idempotencyKey();  // one key per intent: kept across retries of it, renewed after it succeeds
+  let busy = false;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (busy || !form.dataset.buyUrl) return;
     const action = (event.submitter && event.submitter.value) || 'buy';
-    const data = new FormData(form);
-    const variant = data.get('variant_id');
-    const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => { b.disabled = true; });
+    const input = form.querySelector('input[name=variant_id]:checked');
+    if (!input) return;
+    const variant = input.value;
+    busy = true;
+    form.setAttribute('aria-busy', 'true');
     try {
       if (action === 'cart') {
-        await api('POST', form.dataset.cartUrl, { variant_id: variant, quantity: 1, ...attribution(context) });
+        const quantity = Number(input.dataset.inCart || 0) + 1;
+        await api('PUT', form.dataset.cartUrl + encodeURIComponent(variant), { quantity, source: source(context) });
+        input.dataset.inCart = String(quantity);
         track('add_to_cart', { product_id: form.dataset.product, variant_id: variant, quantity: 1, ...context });
         say(t.added, true);
       } else {
-        const order = await api('POST', form.dataset.buyUrl,
-          { variant_id: variant, quantity: 1, ...attribution(context) }, { 'Idempotency-Key': key });
+        const body = { variant_id: variant, quantity: 1, expected_unit_amount: Number(input.dataset.amount),
+          source: source(context), return_url: `${location.origin}/orders` };
+        let checkout = await api('POST', form.dataset.buyUrl, body, { 'Idempotency-Key': key });
+        checkout = await settle(checkout);
+        if (!checkout) return;
+        if (checkout.status !== 'paid') { say(t.failed, false); return; }
         key = idempotencyKey();
-        const id = order && (order.id || (order.orders && order.orders[0] && order.orders[0].id));
         say(t.ordered, true);
-        if (id && result) {
-          const link = document.createElement('a');
-          link.href = `/orders/${id}`;
-          link.textContent = t.view_order;
-          link.className = 'order-link';
-          result.append(' ', link);
-        }
+        if (checkout.orders && checkout.orders[0]) orderLink(result, checkout.orders[0].id);
       }
     } catch (err) {
-      if (err.status === 401) { location.href = `/signin?next=${encodeURIComponent(location.pathname)}`; return; }
+      if (err.status === 401) { location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
+      // a definite answer (4xx) ends this attempt; after a network error or 5xx the outcome is unknown,
+      // so a retry reuses the key and cannot order twice
+      if (err.status && err.status < 500) key = idempotencyKey();
       say((err.problem && err.problem.detail) || t.failed, false);
     } finally {
-      buttons.forEach((b) => { b.disabled = false; });
+      busy = false;
+      form.removeAttribute('aria-busy');
     }
   });
-}
-
-function attribution(context) {
-  const out = {};
-  if (context.video_id) out.video_id = context.video_id;
-  if (context.live_room_id) out.live_room_id = context.live_room_id;
-  return out;
 }

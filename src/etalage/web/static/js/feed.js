@@ -1,6 +1,6 @@
 // The vertical For You feed: muted autoplay of the clip on screen, the next one preloaded, swipe (native
 // scroll snapping), arrow keys and wheel steps, more clips fetched as the end nears, and interaction events.
-import { track } from './events.js';
+import { onLeave, track } from './events.js';
 import { announce, messages } from './api.js';
 import { openProduct, openWhy } from './sheet.js';
 
@@ -65,7 +65,9 @@ function activate(clip) {
   const video = clip.querySelector('video');
   stats.set(clip, { start: performance.now(), played: 0, last: video ? video.currentTime : 0 });
   track('view_start', media(clip));
-  if (video) play(clip);
+  // with reduced motion asked for, nothing moves until the visitor presses play
+  if (video && !reduced) play(clip);
+  else if (video) setPlayButton(clip, true);
   const next = clip.nextElementSibling;
   if (next && next.classList.contains('clip')) {
     load(next, 'auto');
@@ -143,18 +145,18 @@ async function loadMore() {
 // scroll velocity: one event per gesture, in pixels per second
 let gesture = null;
 let settle = null;
-function onScroll() {
-  const now = performance.now();
-  if (!gesture) gesture = { t: now, top: feed.scrollTop };
+function endGesture() {
   clearTimeout(settle);
-  settle = setTimeout(() => {
-    const ms = performance.now() - gesture.t;
-    if (ms > 0) {
-      const velocity = Math.round(((feed.scrollTop - gesture.top) / ms) * 1000);
-      if (velocity) track('scroll', { velocity, surface, ...(current ? { video_id: idOf(current) } : {}) });
-    }
-    gesture = null;
-  }, 160);
+  if (!gesture) return;
+  const ms = performance.now() - gesture.t;
+  const velocity = ms > 0 ? Math.round(((feed.scrollTop - gesture.top) / ms) * 1000) : 0;
+  if (velocity) track('scroll', { velocity, surface, ...(current ? { video_id: idOf(current) } : {}) });
+  gesture = null;
+}
+function onScroll() {
+  if (!gesture) gesture = { t: performance.now(), top: feed.scrollTop };
+  clearTimeout(settle);
+  settle = setTimeout(endGesture, 160);
 }
 
 // wheel and trackpad: one clip per gesture, however many wheel events it fires
@@ -241,12 +243,14 @@ if (feed) {
   document.addEventListener('keydown', onKey);
   const mute = document.getElementById('mute');
   if (mute) mute.addEventListener('click', toggleMute);
-  addEventListener('pagehide', () => { if (current) deactivate(current); });
+  // hidden or left: the view ends (and its events go out); back again: a new view of the same clip
+  let resume = null;
+  onLeave(() => {
+    endGesture();
+    if (current) { resume = current; deactivate(current); current = null; }
+  });
   document.addEventListener('visibilitychange', () => {
-    if (!current) return;
-    const video = current.querySelector('video');
-    if (document.visibilityState === 'hidden') { if (video) video.pause(); }
-    else if (video) play(current);
+    if (document.visibilityState === 'visible' && resume) { const clip = resume; resume = null; activate(clip); }
   });
   const first = clips()[0];
   if (first) activate(first);

@@ -1,0 +1,107 @@
+"""Seller center: orders to fulfil, with their next steps (prepare, ship with tracking, deliver)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from etalage.core.errors import Conflict, InvalidInput
+from etalage.core.pagination import PageParams
+from etalage.web import i18n
+from etalage.web.i18n import N_
+from etalage.web.pages import Form, MerchantPage, PageCtx, PageRoute, redirect, render
+from etalage.web.routes_orders import STATUS_LABELS
+from etalage.web.routes_seller import SECTIONS, shop_context
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+SECTIONS.append(("orders", "/orders", N_("Orders"), "box"))
+
+FILTERS = [
+    ("paid", N_("To prepare")),
+    ("fulfilling", N_("Being prepared")),
+    ("shipped", N_("Shipped")),
+    ("", N_("All")),
+]
+# The step a merchant takes next from each status, and its button label.
+NEXT_STEP = {
+    "paid": ("fulfilling", N_("Start preparing")),
+    "partially_refunded": ("fulfilling", N_("Start preparing")),
+    "shipped": ("delivered", N_("Mark delivered")),
+    "delivered": ("completed", N_("Mark completed")),
+}
+NOTICES = {
+    "fulfilling": N_("The order is being prepared."),
+    "shipped": N_("Shipped. The shopper can follow the parcel."),
+    "delivered": N_("Marked as delivered."),
+    "completed": N_("Order completed."),
+    "error": N_("That did not work: the order may have moved on already."),
+    "tracking": N_("Enter the carrier and the tracking number."),
+}
+
+
+def seller_order(ctx: PageCtx, order: Any) -> dict[str, Any]:
+    ship = order.ship_to or {}
+    return {
+        "o": order,
+        "status_label": STATUS_LABELS.get(order.status, order.status),
+        "total": i18n.money(order.total.amount, order.total.currency, ctx.lang),
+        "customer": f"{ship.get('recipient', '')}, {ship.get('postal_code', '')} {ship.get('city', '')}",
+        "next": NEXT_STEP.get(order.status),
+        "can_ship": order.status == "fulfilling",
+    }
+
+
+@router.get("/seller/{merchant_id}/orders")
+def orders_page(
+    ctx: MerchantPage,
+    merchant_id: str,
+    status: str = "paid",
+    cursor: str | None = None,
+    done: str | None = None,
+) -> Response:
+    from etalage.commerce import manage
+    from etalage.commerce.views import orders_out
+
+    shop = shop_context(ctx, merchant_id, "orders")
+    shown = status if status in dict(FILTERS) else "paid"
+    rows, next_cursor = manage.list_for_merchant(
+        ctx.db,
+        ctx.principal,
+        merchant_id,
+        PageParams(cursor=cursor, limit=30),
+        shown or None,  # type: ignore[arg-type]
+    )
+    orders = [seller_order(ctx, o) for o in orders_out(ctx.db, rows, merchant_view=True)]
+    return render(
+        ctx, "seller/orders.html", orders=orders, filters=FILTERS, shown=shown, next_cursor=next_cursor,
+        notice=NOTICES.get(done or ""), failed=done in ("error", "tracking"), carriers=CARRIERS,
+        shipping_with_tracking=tracking_supported(), **shop,
+    )  # fmt: skip
+
+
+CARRIERS = ["bpost", "PostNL", "DHL", "DPD", "GLS", "UPS", "La Poste", "Correos", "Royal Mail", "USPS"]
+
+
+def tracking_supported() -> bool:
+    """Shipments with a carrier and tracking number belong to the fulfilment domain."""
+    return False
+
+
+@router.post("/seller/{merchant_id}/orders/{order_id}/step")
+def order_step(ctx: MerchantPage, merchant_id: str, order_id: str, form: Form) -> Response:
+    from etalage.commerce import manage
+
+    to = str(form.get("to", ""))
+    back = f"/seller/{merchant_id}/orders?status={form.get('shown', 'paid')}"
+    if to not in ("fulfilling", "delivered", "completed", "shipped"):
+        raise InvalidInput("No such step.")
+    try:
+        with ctx.db.begin_nested():
+            manage.merchant_move(
+                ctx.db, ctx.principal, merchant_id, order_id, to, "recorded in the seller center"
+            )  # type: ignore[arg-type]
+    except Conflict:
+        return redirect(ctx, f"{back}&done=error")
+    return redirect(ctx, f"{back}&done={to}")
