@@ -183,4 +183,7 @@ class Store:
         self.db.executemany("UPDATE events SET state = 'dropped' WHERE id = ?", [(i,) for i in ids])
 
     def event_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT state, count(*) FROM events GROUP BY state").fetchall())
+        counts = dict(self.db.execute("SELECT state, count(*) FROM events GROUP BY state").fetchall())
+        due = "SELECT count(*) FROM events WHERE state = 'pending' AND next_attempt_at <= ?"
+        counts["due"] = self.db.execute(due, (time.time(),)).fetchone()[0]
+        return counts
