@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         PlumbingMiddleware,
         max_body_bytes=settings.max_body_bytes,  # type: ignore[arg-type]
         hsts=settings.base_url.startswith("https://"),
+        keepalive_requests=settings.http_keepalive_requests,  # type: ignore[arg-type]
     )
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # open for them. Equal sizes mean no request waits for a connection and none is opened per request.
     server_threads: int = 24
     db_pool_size: int = 24
+    # Requests per kept-alive connection before the server asks the client to reconnect (0: no limit)
+    http_keepalive_requests: int = 100
 
     # Background work: in the embedded default the server runs the job worker in-process
     inprocess_worker: bool = True

@@ -78,10 +78,27 @@ CSP = (
 
 
 class PlumbingMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False, keepalive_requests: int = 0
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.hsts = hsts
+        # After this many requests on one connection the answer says "Connection: close" (nginx's
+        # keepalive_requests): with several worker processes sharing the listening socket, clients that
+        # connected in a burst all land on one worker and stay there; reconnecting spreads them out.
+        self.keepalive_requests = keepalive_requests
+        self._served: dict[tuple[Any, Any], int] = {}
+
+    def _last_on_connection(self, scope: Scope) -> bool:
+        key = (scope.get("client"), scope.get("server"))  # a client's address and port name its connection
+        served = self._served.pop(key, 0) + 1
+        if served >= self.keepalive_requests:
+            return True
+        if len(self._served) >= 10_000:  # connections that went away; forgetting them is harmless
+            self._served.clear()
+        self._served[key] = served
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -140,6 +157,8 @@ class PlumbingMiddleware:
                     headers.append((b"content-security-policy", CSP))
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                if self.keepalive_requests and self._last_on_connection(scope):
+                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 
