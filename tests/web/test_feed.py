@@ -89,6 +89,12 @@ def test_feed_plays_swipes_and_explains(browse, factory, catalogue, live_server)
     assert page.locator("#why-sheet li").count() >= 1
     page.keyboard.press("Escape")
     assert page.evaluate("document.activeElement.classList.contains('why')")
+    # "Not interested" from the same panel: the next clip comes up
+    why.click()
+    page.locator("#why-sheet [data-not-interested]").click()
+    page.wait_for_function("() => !document.querySelectorAll('.clip video')[1].paused")
+    page.evaluate("document.getElementById('feed').scrollTo({top: 0})")
+    page.wait_for_function("() => !document.querySelectorAll('.clip video')[0].paused")
 
     # arrow key: the next clip plays, the first pauses
     page.locator("body").press("ArrowDown")
@@ -106,7 +112,16 @@ def test_feed_plays_swipes_and_explains(browse, factory, catalogue, live_server)
     # like, then leave the page: what is still queued goes out by beacon as the page unloads
     clips.nth(1).locator("button.like").click()
     b.goto("/me")
-    wanted = {"impression", "view_start", "view_end", "product_click", "like", "scroll", "skip"}
+    wanted = {
+        "impression",
+        "view_start",
+        "view_end",
+        "product_click",
+        "like",
+        "scroll",
+        "skip",
+        "not_interested",
+    }
     stored = stored_events(live_server, shopper.principal.pseudonym, until=wanted)
     kinds = {e["type"] for e in stored}
 

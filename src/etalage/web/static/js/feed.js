@@ -228,7 +228,10 @@ function onClick(event) {
   } else if (el.classList.contains('share')) {
     share(clip);
   } else if (el.classList.contains('why')) {
-    openWhy(clip);
+    openWhy(clip, () => {  // fewer like this: the feed learns it, and the next clip comes up
+      track('not_interested', media(clip));
+      go(1);
+    });
   } else if (el.classList.contains('clip-play')) {
     activate(clip);
     play(clip);

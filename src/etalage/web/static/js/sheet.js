@@ -39,11 +39,13 @@ export async function openProduct(productId, context = {}) {
   if (first) first.focus();
 }
 
-export function openWhy(clip) {
+export function openWhy(clip, onNotInterested) {
   const el = dialog('why-sheet');
   const tpl = clip.querySelector('template.why');
   if (!el || !tpl) return;
   const body = el.querySelector('.sheet-body');
   body.replaceChildren(tpl.content.cloneNode(true));
+  const button = body.querySelector('[data-not-interested]');
+  if (button) button.addEventListener('click', () => { el.close(); onNotInterested(); });
   el.showModal();
 }
