@@ -8,6 +8,8 @@ separate engine whose transactions start deferred, so readers never queue behind
 from __future__ import annotations
 
 import secrets
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -133,11 +135,40 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    writers = _writer_lock(url) if begin == "BEGIN IMMEDIATE" else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        if writers is not None:
+            # One SQLite writer at a time anyway: queue this process's writers here rather than in SQLite's
+            # busy handler, whose growing sleeps (up to 100 ms) made the tail latency of concurrent writes.
+            if not writers.acquire(timeout=30):
+                raise sqlite3.OperationalError("database is locked (waited 30 s for the other writers)")
+            conn.info["etalage_writer"] = True
+        try:
+            conn.exec_driver_sql(begin)
+        except BaseException:
+            _release_writer(conn, writers)
+            raise
+
+    if writers is not None:
+        event.listen(engine, "commit", lambda conn: _release_writer(conn, writers))
+        event.listen(engine, "rollback", lambda conn: _release_writer(conn, writers))
 
     return engine
+
+
+_writer_locks: dict[str, threading.Lock] = {}
+
+
+def _writer_lock(url: str) -> threading.Lock:
+    """One lock per database file and process, shared by every engine on that file."""
+    return _writer_locks.setdefault(url, threading.Lock())
+
+
+def _release_writer(conn: Any, lock: threading.Lock | None) -> None:
+    if lock is not None and conn.info.pop("etalage_writer", False):
+        lock.release()
 
 
 class Database:
