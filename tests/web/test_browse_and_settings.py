@@ -53,3 +53,19 @@ def test_addresses_for_one_tap_buying(web, factory):
         f"/settings/payment-methods/{other.extra['payment_method_id']}/delete", data={"csrf_token": token}
     )
     assert resp.status_code == 404
+
+
+def test_product_taps_on_search_are_reported(browse, factory, live_server):
+    from tests.web.test_feed import stored_events
+
+    shop = factory.verified_merchant(name="Atelier Zuid")
+    item = factory.product(shop, title="Linen summer shirt")
+    shopper = factory.user("shopper")
+    b = browse()
+    b.sign_in(shopper.email)
+    b.goto("/search?q=summer")
+    b.page.locator(f"a[data-product='{item['product_id']}']").click()
+    b.page.wait_for_url(f"**/p/{item['product_id']}")
+    events = stored_events(live_server, shopper.principal.pseudonym, until={"product_click"})
+    clicks = [e for e in events if e["type"] == "product_click"]
+    assert clicks and clicks[0]["product_id"] == item["product_id"] and clicks[0]["surface"] == "search"

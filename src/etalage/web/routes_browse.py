@@ -58,7 +58,7 @@ def shop_page(
     categories = [c for c in catalog.list_categories(ctx.db) if c.parent_id is None]
     tiles, next_cursor = _products(ctx, cursor, category_id=category or None)
     return render(
-        ctx, "shop/shop.html", tab="shop", categories=categories, category=category, products=tiles,
+        ctx, "shop/shop.html", tab="shop", surface="other", categories=categories, category=category, products=tiles,
         next_cursor=next_cursor,
     )  # fmt: skip
 
@@ -69,7 +69,14 @@ def search_page(ctx: Page, q: str = Query("", max_length=200), cursor: str | Non
     tiles, next_cursor = _products(ctx, cursor, q=query) if query else ([], None)
     videos = sources.videos_matching(ctx, query) if query and not cursor else []
     return render(
-        ctx, "shop/search.html", tab="shop", q=query, products=tiles, videos=videos, next_cursor=next_cursor
+        ctx,
+        "shop/search.html",
+        tab="shop",
+        surface="search",
+        q=query,
+        products=tiles,
+        videos=videos,
+        next_cursor=next_cursor,
     )
 
 
@@ -81,7 +88,7 @@ def creator_page(ctx: Page, user_id: str) -> Response:
     videos = sources.videos_by(ctx, creator_id=user_id)
     featured = sources.product_cards(ctx, [pid for v in videos for pid in v["product_ids"]])
     return render(
-        ctx, "shop/profile.html", tab="shop", name=names[user_id], kind="creator", videos=videos,
+        ctx, "shop/profile.html", tab="shop", surface="profile", name=names[user_id], kind="creator", videos=videos,
         products=list(featured.values()), trader=None,
     )  # fmt: skip
 
@@ -97,6 +104,6 @@ def merchant_page(ctx: Page, merchant_id: str, cursor: str | None = None) -> Res
     videos = sources.videos_by(ctx, merchant_id=merchant_id)
     tiles, next_cursor = _products(ctx, cursor, merchant_id=merchant_id)
     return render(
-        ctx, "shop/profile.html", tab="shop", name=name, kind="shop", videos=videos, products=tiles,
+        ctx, "shop/profile.html", tab="shop", surface="profile", name=name, kind="shop", videos=videos, products=tiles,
         trader=trader, next_cursor=next_cursor,
     )  # fmt: skip
