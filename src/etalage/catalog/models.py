@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from etalage.db import Base, IdColumn, utcnow
 
-PRODUCT_STATUSES = ("draft", "active", "archived")
+PRODUCT_STATUSES = ("draft", "active", "archived", "blocked")  # blocked: by a moderation decision
 VARIANT_STATUSES = ("active", "archived")
 
 

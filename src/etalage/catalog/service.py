@@ -4,6 +4,7 @@ For other domains (documented interfaces):
 - :func:`get_products` — products by id, any status, with variants, prices and media.
 - :func:`sellable_product_ids` — what a shopper in a region can buy right now.
 - :func:`checkout_items` — the facts checkout re-validates: status, merchant, tax class, price in a region.
+- :func:`moderate_product` — block / unblock a product (moderators; compliance enacts decisions with it).
 Bus event ``catalog.product.changed`` ``{"product_id": ...}`` is published after every committed change.
 """
 
@@ -159,6 +160,12 @@ def update_product(
     session: Session, principal: Principal, merchant_id: str, product_id: str, changes: dict[str, Any]
 ) -> Product:
     product = _own_product(session, principal, merchant_id, product_id, write=True)
+    if product.status == "blocked" and changes.get("status") is not None:
+        raise Conflict(
+            "A moderation decision blocked this product; its statement of reasons and the appeal are at "
+            "GET /api/v1/me/decisions.",
+            status_now="blocked",
+        )
     if "category_id" in changes:
         _check_category(session, changes["category_id"])
     for key, value in changes.items():
@@ -252,6 +259,40 @@ def get_merchant_product(
 
 def product_out(session: Session, product: Product) -> ProductOut:
     return build_products(session, [product])[0]
+
+
+# --- moderation (the compliance domain enacts its decisions here) ------------------------------------------
+
+
+def moderate_product(
+    session: Session, principal: Principal, product_id: str, action: str, *, restore_status: str = "draft"
+) -> tuple[Product, str]:
+    """``block``: off sale everywhere at once, and its merchant cannot put it back on sale; ``unblock``: back
+    to ``restore_status`` (``draft`` if it can no longer be active). Moderators only; the decision, with its
+    reason, is recorded by compliance. Returns the product and the status it had before."""
+    require_scope(principal, "moderation")
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"No product {product_id}.")
+    before = product.status
+    if action == "block":
+        product.status = "blocked"
+    elif action == "unblock" and before == "blocked":
+        product.status = restore_status if restore_status in ("draft", "active", "archived") else "draft"
+        if product.status == "active":
+            try:
+                session.flush()
+                _require_sellable_shape(session, product)
+            except Conflict:
+                product.status = "draft"
+    elif action not in ("block", "unblock"):
+        raise InvalidInput(f"Unknown moderation action {action!r}.")
+    if product.status != before:
+        product.updated_at = utcnow()
+        session.flush()
+        search.index_products(session, [product.id])
+        _changed(session, product.id)
+    return product, before
 
 
 # --- what other domains ask -----------------------------------------------------------------------------

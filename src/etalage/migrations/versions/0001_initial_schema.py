@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 07:32:41.698357
+Create Date: 2026-11-24 09:02:17.766967
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def upgrade() -> None:
     sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('search_vector', postgresql.TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=True),
-    sa.CheckConstraint("status IN ('draft', 'active', 'archived')", name=op.f('ck_products_status')),
+    sa.CheckConstraint("status IN ('draft', 'active', 'archived', 'blocked')", name=op.f('ck_products_status')),
     sa.CheckConstraint("tax_class IN ('standard', 'reduced', 'super_reduced', 'zero')", name=op.f('ck_products_tax_class')),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_products_category_id_categories'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_products_merchant_id_organisations'), ondelete='CASCADE'),
