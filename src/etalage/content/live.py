@@ -298,6 +298,29 @@ def remove_message(
     return message
 
 
+def restore_message(
+    session: Session, principal: Principal, room_id: str, message_id: str, reason: str
+) -> LiveMessage:
+    """Put a removed chat message back (a moderator, e.g. when an appeal succeeds), with the reason."""
+    _room, role = _managed(session, principal, room_id, moderators=True)
+    message = session.get(LiveMessage, message_id)
+    if message is None or message.room_id != room_id:
+        raise NotFound(f"No message {message_id} in this room.")
+    if message.state == "removed" and message.text != "[deleted]":  # an erased author's message stays gone
+        message.state = "visible"
+        moderation.record(
+            session,
+            subject_kind="live_message",
+            subject_id=message_id,
+            room_id=room_id,
+            action="restore",
+            actor_id=principal.user_id,
+            actor_role=role,
+            reason=reason,
+        )
+    return message
+
+
 def moderation_log(session: Session, principal: Principal, room_id: str) -> list[Any]:
     from etalage.content.models import ModerationAction
 

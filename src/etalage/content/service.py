@@ -9,6 +9,8 @@
     live_deal_for(session, room_id, variant_id) -> LiveDealInfo | None
     reserve_live_deal(session, room_id, variant_id, quantity) -> LiveDealInfo | None
     room_exists(session, room_id) -> bool
+    moderation_subject(session, kind, id) -> dict | None  (a comment, live chat message or live room as a
+        moderator sees it, any state: author, text/title, state, where; for compliance's queue and decisions)
     export_user_content(session, user_id) -> dict        (GDPR export: videos, comments, chat, reports)
     erase_user_content(session, user_id) -> dict         (GDPR erasure: take down, blank, delete files)
     attribute_order_to_room(session, order_paid_payload) -> bool   (idempotent; commerce may call it in
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session
 from etalage.content import storage
 from etalage.content.live_chat import attribute as attribute_order_to_room
 from etalage.content.live_deals import LiveDealInfo, live_deal_for, release_live_deal, reserve_live_deal
-from etalage.content.models import Comment, LiveRoom, Video
+from etalage.content.models import Comment, LiveMessage, LiveRoom, Video
 from etalage.content.privacy import erase_user_content, export_user_content
 from etalage.content.videos import product_tags
 from etalage.core.errors import NotFound
@@ -48,6 +50,7 @@ __all__ = [
     "get_video",
     "get_videos",
     "live_deal_for",
+    "moderation_subject",
     "published_video_ids",
     "release_live_deal",
     "reserve_live_deal",
@@ -194,3 +197,29 @@ def video_sentiment(session: Session, ids: Iterable[str]) -> dict[str, tuple[int
 
 def room_exists(session: Session, room_id: str) -> bool:
     return session.get(LiveRoom, room_id) is not None
+
+
+def moderation_subject(session: Session, kind: str, subject_id: str) -> dict[str, Any] | None:
+    """A comment, live chat message or live room, any state, as a moderator sees it (None if unknown)."""
+    if kind == "comment":
+        c = session.get(Comment, subject_id)
+        if c is None:
+            return None
+        video = session.get(Video, c.video_id)
+        return {"id": c.id, "author_id": c.user_id, "text": c.text, "state": c.state, "video_id": c.video_id,
+                "video_state": video.state if video else None, "merchant_id": video.merchant_id if video else None,
+                "created_at": c.created_at}  # fmt: skip
+    if kind == "live_message":
+        m = session.get(LiveMessage, subject_id)
+        if m is None or m.kind != "chat":
+            return None
+        room = session.get(LiveRoom, m.room_id)
+        return {"id": m.id, "author_id": m.user_id, "text": m.text, "state": m.state, "room_id": m.room_id,
+                "merchant_id": room.merchant_id if room else None, "created_at": m.created_at}  # fmt: skip
+    if kind == "live_room":
+        r = session.get(LiveRoom, subject_id)
+        if r is None:
+            return None
+        return {"id": r.id, "author_id": r.host_user_id, "text": r.title, "state": r.state,
+                "merchant_id": r.merchant_id, "created_at": r.created_at}  # fmt: skip
+    return None
