@@ -189,3 +189,22 @@ def test_reduced_motion_waits_for_play(browse, catalogue):
     assert page.evaluate("document.querySelector('.clip video').paused")
     play.click()
     page.wait_for_function("() => document.querySelector('.clip video').currentTime > 0.2")
+
+
+def test_more_clips_arrive_as_the_end_nears(browse, factory):
+    creator = factory.user("shopper", "creator", name="@many")
+    ids = [make_video(factory, creator, caption=f"Clip {n}") for n in range(8)]
+    b = browse()
+    b.goto("/")
+    page = b.page
+    assert page.locator(".clip").count() == 6  # the first page, rendered by the server
+    for _ in range(4):
+        page.locator("body").press("ArrowDown")
+        page.wait_for_timeout(250)
+    page.wait_for_function("() => document.querySelectorAll('.clip').length === 8")
+    shown = page.evaluate(
+        "[...document.querySelectorAll('.clip')].map(c => [c.dataset.video, c.dataset.pos])"
+    )
+    assert [vid for vid, _pos in shown] == list(reversed(ids))
+    assert [pos for _vid, pos in shown] == [str(n) for n in range(8)]
+    assert page.evaluate("document.getElementById('feed').dataset.more") == ""

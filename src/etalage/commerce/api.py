@@ -51,8 +51,8 @@ CHECKOUT_RESPONSES: dict[int | str, dict] = {
 
 
 def startup(app) -> None:  # type: ignore[no-untyped-def]
-    if app.state.settings.inprocess_worker:
-        schedule_sweep(app.state.db, next_slot=False)
+    # Whoever runs jobs (this process, or `etalage worker`) picks it up; it then reschedules itself.
+    schedule_sweep(app.state.db, next_slot=False)
 
 
 def _webhook_url(request: Request) -> str:

@@ -126,16 +126,28 @@ PROVISIONAL_REASONS = [
 
 
 def provisional_feed(ctx: PageCtx, cursor: str | None, limit: int = FEED_PAGE) -> FeedPage:
+    """The newest published videos made for the shopper's region (or for every region), newest first;
+    the cursor is an offset into that list."""
     from etalage.content import service as content
 
+    region = region_of(ctx)
     offset = int(cursor) if cursor and cursor.isdigit() and len(cursor) < 9 else 0
     newest = list(reversed(content.published_video_ids(ctx.db)))
-    page_ids = newest[offset : offset + limit]
-    found = content.get_videos(ctx.db, page_ids)
-    videos = [found[i] for i in page_ids if i in found and found[i].state == "published"]
+    videos: list[Any] = []
+    position = offset
+    while len(videos) < limit and position < len(newest):
+        chunk = newest[position : position + limit * 2]
+        found = content.get_videos(ctx.db, chunk)
+        for vid in chunk:
+            position += 1
+            v = found.get(vid)
+            if v is not None and v.state == "published" and v.region in (None, region):
+                videos.append(v)
+                if len(videos) == limit:
+                    break
     reasons = {v.id: list(PROVISIONAL_REASONS) for v in videos}
     items = video_items(ctx, videos, offset, reasons)
-    next_cursor = str(offset + limit) if offset + limit < len(newest) else None
+    next_cursor = str(position) if position < len(newest) else None
     return FeedPage(items, next_cursor, source="provisional-newest")
 
 

@@ -134,6 +134,7 @@ async function loadMore() {
     const end = feed.querySelector('.feed-end');
     for (const clip of tpl.content.querySelectorAll('.clip')) {
       if (feed.querySelector(`.clip[data-video="${clip.dataset.video}"]`)) continue;
+      clip.dataset.pos = String(clips().length);  // its slot in this feed, for the events
       feed.insertBefore(clip, end);
       wire(clip);
     }
