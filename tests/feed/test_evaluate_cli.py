@@ -49,6 +49,7 @@ def test_evaluate_command_on_kuairec_subsample(kuairec_dir: Path, tmp_path: Path
         assert 0 <= m["recall@10"] <= m["recall@20"] <= m["recall@50"] <= 1
         assert 0 <= m["ndcg@10"] <= 1 and 0 <= m["ndcg@50"] <= 1
         assert 0 < m["coverage@20"] <= 1
+        assert 0 < m["ndcg@20_se"] < m["ndcg@20"]  # standard error over test users
         assert 0.5 < m["auc"] <= 1  # everything orders shown items better than chance
         assert r["fit_seconds"] >= 0
     # popularity recommends the same list to everyone: the narrowest coverage
@@ -61,6 +62,9 @@ def test_evaluate_command_on_kuairec_subsample(kuairec_dir: Path, tmp_path: Path
     assert report["etalage_improvement_ndcg20"] == pytest.approx(
         rows["etalage"]["metrics"]["ndcg@20"] / best - 1
     )
+    # paired standard error of that gain (per-user differences, same users), and no per-user arrays in JSON
+    assert report["etalage_improvement_ndcg20_se"] > 0
+    assert all("per_user_ndcg20" not in r for r in report["results"])
     # the tuned model was saved as a loadable snapshot with its evaluation figures
     manifest = json.loads((snap / "manifest.json").read_text())
     assert manifest["evaluation"]["results"][0]["name"] == "etalage"

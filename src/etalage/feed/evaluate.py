@@ -34,6 +34,8 @@ class ModelResult:
     tuning_seconds: float  # everything spent choosing them
     params: dict[str, Any]
     valid_ndcg20: float
+    # per-test-user NDCG@20 (same user order for every model), for paired standard errors; not in JSON
+    per_user_ndcg20: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -58,18 +60,42 @@ class EvaluationReport:
             return None
         return ours.metrics[f"ndcg@{METRIC_K}"] / best.metrics[f"ndcg@{METRIC_K}"] - 1.0
 
+    def improvement_se(self) -> float | None:
+        """Standard error of ``improvement()``: per-user NDCG@20 differences (Etalage minus the
+        best baseline, same users) over the baseline's mean. Paired, so much tighter than
+        comparing the two models' own standard errors."""
+        ours = next((r for r in self.results if r.name == "etalage"), None)
+        best = self.best_baseline()
+        if ours is None or best is None or ours.per_user_ndcg20 is None or best.per_user_ndcg20 is None:
+            return None
+        diff = ours.per_user_ndcg20 - best.per_user_ndcg20
+        base = best.metrics[f"ndcg@{METRIC_K}"]
+        if len(diff) < 2 or base <= 0:
+            return None
+        return float(diff.std(ddof=1) / np.sqrt(len(diff)) / base)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        for r in d["results"]:
+            r.pop("per_user_ndcg20", None)
         best = self.best_baseline()
         d["best_baseline"] = best.name if best else None
         d["etalage_improvement_ndcg20"] = self.improvement()
+        d["etalage_improvement_ndcg20_se"] = self.improvement_se()
         return d
 
 
 def _test_metrics(
     score_fn: Callable[[np.ndarray], np.ndarray], target: EvalTarget, ks: Sequence[int]
-) -> dict:
-    return evaluate_scores(score_fn, target, ks=ks).as_dict()
+) -> tuple[dict, np.ndarray]:
+    """Protocol metrics plus the standard error of NDCG@20 over test users, and the per-user
+    NDCG@20 values (for paired comparisons between models)."""
+    res = evaluate_scores(score_fn, target, ks=ks)
+    per_user = res.per_user_ndcg[METRIC_K]
+    out = res.as_dict()
+    n = len(per_user)
+    out[f"ndcg@{METRIC_K}_se"] = float(per_user.std(ddof=1) / np.sqrt(n)) if n > 1 else None
+    return out, per_user
 
 
 def _run_baseline(
@@ -85,9 +111,8 @@ def _run_baseline(
         t1 = time.perf_counter()
         model = factory(**log.best_params).fit(full_train)
         fit = time.perf_counter() - t1
-    return ModelResult(
-        name, _test_metrics(model.score_users, test, ks), fit, tuning, dict(log.best_params), log.best_score
-    )
+    metrics, per_user = _test_metrics(model.score_users, test, ks)
+    return ModelResult(name, metrics, fit, tuning, dict(log.best_params), log.best_score, per_user)
 
 
 def fit_tuned_etalage(
@@ -159,11 +184,11 @@ def run_evaluation(
                 etalage_model, valid, fit, tuning = fit_tuned_etalage(
                     data, setup, full_train, etalage_ranks, say
                 )
-                metrics = _test_metrics(
+                metrics, per_user = _test_metrics(
                     lambda us, m=etalage_model: m.score_users(full_train.sequences, us), test, ks
                 )
                 params = _etalage_params(etalage_model)
-                report.results.append(ModelResult("etalage", metrics, fit, tuning, params, valid))
+                report.results.append(ModelResult("etalage", metrics, fit, tuning, params, valid, per_user))
             else:
                 try:
                     report.results.append(_run_baseline(m, setup, full_train, test, ks, say))
