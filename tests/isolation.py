@@ -139,3 +139,6 @@ BODY_EXAMPLES["POST /api/v1/live/rooms/{room_id}/deals"] = {
 
 # Buying (merchants, catalog, inventory, commerce, payments): builders in tests/commerce/isolation_world.py
 import tests.commerce.isolation_world  # noqa: E402,F401
+
+# Compliance (notices, cases, decisions, appeals, exports): builders in tests/compliance/isolation_world.py
+import tests.compliance.isolation_world  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 09:02:17.766967
+Create Date: 2026-11-24 09:03:50.503494
 """
 
 from __future__ import annotations
@@ -32,6 +32,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('slug', name=op.f('uq_categories_slug'))
     )
+    op.create_table('compliance_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('subject_kind', sa.String(length=16), nullable=False),
+    sa.Column('subject_id', sa.String(length=40), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.String(length=40), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_compliance_events'))
+    )
+    with op.batch_alter_table('compliance_events', schema=None) as batch_op:
+        batch_op.create_index('ix_compliance_events_subject', ['subject_kind', 'subject_id', 'id'], unique=False)
+
     op.create_table('content_moderation_actions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('subject_kind', sa.String(length=16), nullable=False),
@@ -48,6 +61,17 @@ def upgrade() -> None:
     with op.batch_alter_table('content_moderation_actions', schema=None) as batch_op:
         batch_op.create_index('ix_content_moderation_subject', ['subject_kind', 'subject_id'], unique=False)
 
+    op.create_table('erasure_requests',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('steps_done', sa.JSON(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('requested_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_erasure_requests')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_erasure_requests_user_id'))
+    )
     op.create_table('event_consumer_offsets',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -115,6 +139,61 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_launch_regions'))
     )
+    op.create_table('moderation_cases',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('target_kind', sa.String(length=16), nullable=False),
+    sa.Column('target_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('open_notices', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('total_notices', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('severity', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('opened_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_notice_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('assigned_to', sa.String(length=40), nullable=True),
+    sa.Column('claimed_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_decision_id', sa.String(length=40), nullable=True),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("target_kind IN ('video', 'product', 'comment', 'live_message', 'live_room', 'merchant')", name=op.f('ck_moderation_cases_target_kind')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_cases'))
+    )
+    with op.batch_alter_table('moderation_cases', schema=None) as batch_op:
+        batch_op.create_index('ix_moderation_cases_queue', ['status', 'opened_at', 'id'], unique=False)
+        batch_op.create_index('ix_moderation_cases_severity', ['status', 'severity', 'opened_at', 'id'], unique=False)
+        batch_op.create_index('uq_moderation_cases_target', ['target_kind', 'target_id'], unique=True)
+
+    op.create_table('moderation_decisions',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=True),
+    sa.Column('target_kind', sa.String(length=16), nullable=False),
+    sa.Column('target_id', sa.String(length=40), nullable=False),
+    sa.Column('action', sa.String(length=24), nullable=False),
+    sa.Column('ground', sa.String(length=8), nullable=True),
+    sa.Column('legal_reference', sa.String(length=300), nullable=True),
+    sa.Column('terms_clause', sa.String(length=300), nullable=True),
+    sa.Column('facts', sa.Text(), nullable=False),
+    sa.Column('automated', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('territorial_scope', sa.JSON(), nullable=False),
+    sa.Column('ends_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notice_count', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('affected_user_id', sa.String(length=40), nullable=True),
+    sa.Column('affected_merchant_id', sa.String(length=40), nullable=True),
+    sa.Column('enacted', sa.JSON(), nullable=False),
+    sa.Column('decided_by', sa.String(length=40), nullable=False),
+    sa.Column('decided_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_notice_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("action IN ('remove', 'restrict_visibility', 'no_action', 'suspend_merchant', 'ban_from_live')", name=op.f('ck_moderation_decisions_action')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_decisions'))
+    )
+    with op.batch_alter_table('moderation_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_moderation_decisions_affected_merchant_id'), ['affected_merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_moderation_decisions_affected_user_id'), ['affected_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_moderation_decisions_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_moderation_decisions_decided', ['decided_at'], unique=False)
+        batch_op.create_index('ix_moderation_decisions_target', ['target_kind', 'target_id', 'id'], unique=False)
+
     op.create_table('organisations',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -228,6 +307,42 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carts')),
     sa.UniqueConstraint('user_id', name=op.f('uq_carts_user_id'))
     )
+    op.create_table('compliance_notices',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('target_kind', sa.String(length=16), nullable=False),
+    sa.Column('target_id', sa.String(length=40), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('illegal_claim', sa.Boolean(), nullable=False),
+    sa.Column('explanation', sa.Text(), nullable=False),
+    sa.Column('legal_reference', sa.String(length=300), nullable=True),
+    sa.Column('location', sa.String(length=500), nullable=True),
+    sa.Column('good_faith', sa.Boolean(), nullable=False),
+    sa.Column('reporter_user_id', sa.String(length=40), nullable=True),
+    sa.Column('contact_email', sa.String(length=254), nullable=True),
+    sa.Column('contact_name', sa.String(length=200), nullable=True),
+    sa.Column('receipt_hash', sa.String(length=64), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
+    sa.Column('submissions', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decision_id', sa.String(length=40), nullable=True),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("category IN ('minor_safety', 'illegal_product', 'unsafe_product', 'hate_speech', 'scam', 'counterfeit', 'intellectual_property', 'privacy_violation', 'other')", name=op.f('ck_compliance_notices_category')),
+    sa.CheckConstraint("target_kind IN ('video', 'product', 'comment', 'live_message', 'live_room', 'merchant')", name=op.f('ck_compliance_notices_target_kind')),
+    sa.ForeignKeyConstraint(['case_id'], ['moderation_cases.id'], name=op.f('fk_compliance_notices_case_id_moderation_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reporter_user_id'], ['users.id'], name=op.f('fk_compliance_notices_reporter_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_compliance_notices')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_compliance_notices_dedupe_key'))
+    )
+    with op.batch_alter_table('compliance_notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_compliance_notices_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_compliance_notices_created', ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_compliance_notices_decision_id'), ['decision_id'], unique=False)
+        batch_op.create_index('ix_compliance_notices_reporter', ['reporter_user_id', 'id'], unique=False)
+        batch_op.create_index('ix_compliance_notices_target', ['target_kind', 'target_id'], unique=False)
+
     op.create_table('content_uploads',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -246,6 +361,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('content_uploads', schema=None) as batch_op:
         batch_op.create_index('ix_content_uploads_user_state', ['user_id', 'state'], unique=False)
+
+    op.create_table('data_exports',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('progress', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('stage', sa.String(length=32), nullable=True),
+    sa.Column('path', sa.String(length=300), nullable=True),
+    sa.Column('bytes', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_data_exports_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_data_exports'))
+    )
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
 
     op.create_table('idempotency_keys',
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -268,6 +402,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.create_index('ix_memberships_user', ['user_id'], unique=False)
+
+    op.create_table('moderation_appeals',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('decision_id', sa.String(length=40), nullable=False),
+    sa.Column('appellant_user_id', sa.String(length=40), nullable=True),
+    sa.Column('appellant_role', sa.String(length=16), nullable=False),
+    sa.Column('statement', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('open_key', sa.String(length=100), nullable=True),
+    sa.Column('outcome_reason', sa.Text(), nullable=True),
+    sa.Column('restored', sa.JSON(), nullable=False),
+    sa.Column('decided_by', sa.String(length=40), nullable=True),
+    sa.Column('decided_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['appellant_user_id'], ['users.id'], name=op.f('fk_moderation_appeals_appellant_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decision_id'], ['moderation_decisions.id'], name=op.f('fk_moderation_appeals_decision_id_moderation_decisions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_appeals')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_moderation_appeals_open_key'))
+    )
+    with op.batch_alter_table('moderation_appeals', schema=None) as batch_op:
+        batch_op.create_index('ix_moderation_appeals_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_moderation_appeals_decision', ['decision_id'], unique=False)
+        batch_op.create_index('ix_moderation_appeals_status', ['status', 'id'], unique=False)
 
     op.create_table('orders',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -929,15 +1086,33 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_checkout_id'))
 
     op.drop_table('orders')
+    with op.batch_alter_table('moderation_appeals', schema=None) as batch_op:
+        batch_op.drop_index('ix_moderation_appeals_status')
+        batch_op.drop_index('ix_moderation_appeals_decision')
+        batch_op.drop_index('ix_moderation_appeals_created')
+
+    op.drop_table('moderation_appeals')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_index('ix_memberships_user')
 
     op.drop_table('memberships')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
+
+    op.drop_table('data_exports')
     with op.batch_alter_table('content_uploads', schema=None) as batch_op:
         batch_op.drop_index('ix_content_uploads_user_state')
 
     op.drop_table('content_uploads')
+    with op.batch_alter_table('compliance_notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_compliance_notices_target')
+        batch_op.drop_index('ix_compliance_notices_reporter')
+        batch_op.drop_index(batch_op.f('ix_compliance_notices_decision_id'))
+        batch_op.drop_index('ix_compliance_notices_created')
+        batch_op.drop_index(batch_op.f('ix_compliance_notices_case_id'))
+
+    op.drop_table('compliance_notices')
     op.drop_table('carts')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
@@ -959,6 +1134,20 @@ def downgrade() -> None:
     op.drop_table('stock_movements')
     op.drop_table('psp_events')
     op.drop_table('organisations')
+    with op.batch_alter_table('moderation_decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_moderation_decisions_target')
+        batch_op.drop_index('ix_moderation_decisions_decided')
+        batch_op.drop_index(batch_op.f('ix_moderation_decisions_case_id'))
+        batch_op.drop_index(batch_op.f('ix_moderation_decisions_affected_user_id'))
+        batch_op.drop_index(batch_op.f('ix_moderation_decisions_affected_merchant_id'))
+
+    op.drop_table('moderation_decisions')
+    with op.batch_alter_table('moderation_cases', schema=None) as batch_op:
+        batch_op.drop_index('uq_moderation_cases_target')
+        batch_op.drop_index('ix_moderation_cases_severity')
+        batch_op.drop_index('ix_moderation_cases_queue')
+
+    op.drop_table('moderation_cases')
     op.drop_table('launch_regions')
     with op.batch_alter_table('launch_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_launch_events_region_code'))
@@ -970,9 +1159,14 @@ def downgrade() -> None:
     op.drop_table('jobs')
     op.drop_table('item_engagement')
     op.drop_table('event_consumer_offsets')
+    op.drop_table('erasure_requests')
     with op.batch_alter_table('content_moderation_actions', schema=None) as batch_op:
         batch_op.drop_index('ix_content_moderation_subject')
 
     op.drop_table('content_moderation_actions')
+    with op.batch_alter_table('compliance_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_compliance_events_subject')
+
+    op.drop_table('compliance_events')
     op.drop_table('categories')
     # ### end Alembic commands ###

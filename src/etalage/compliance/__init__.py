@@ -1,0 +1,1 @@
+"""Compliance: notices, moderation decisions and appeals (DSA), transparency, data export and erasure (GDPR)."""
