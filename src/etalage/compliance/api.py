@@ -16,6 +16,7 @@ from etalage.compliance.schemas import (
     AppealDecisionIn,
     AppealIn,
     AppealOut,
+    AppealQueueItem,
     CaseDetailOut,
     CaseOut,
     DecisionIn,
@@ -192,16 +193,16 @@ def get_appeal(appeal_id: str, session: DbSession, principal: CurrentPrincipal) 
     return AppealOut.model_validate(appeals.get(session, principal, appeal_id))
 
 
-@router.get("/moderation/appeals", response_model=Page[dict], tags=["moderation"])
+@router.get("/moderation/appeals", response_model=Page[AppealQueueItem], tags=["moderation"])
 def appeal_queue(
     session: DbSession,
     principal: Moderator,
     params: Params,
     status_: Annotated[Literal["open", "upheld", "reversed"], Query(alias="status")] = "open",
-) -> Page[dict]:
+) -> Page[AppealQueueItem]:
     """Appeals with the decision they contest; open ones oldest first."""
     items, cursor = appeals.queue(session, principal, params, status_)
-    return Page(items=items, next_cursor=cursor)
+    return Page(items=[AppealQueueItem.model_validate(i) for i in items], next_cursor=cursor)
 
 
 @router.post("/moderation/appeals/{appeal_id}/decision", response_model=AppealOut, tags=["moderation"])

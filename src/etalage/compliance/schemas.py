@@ -251,6 +251,12 @@ class AppealOut(BaseModel):
     created_at: datetime
 
 
+class AppealQueueItem(AppealOut):
+    """An appeal as moderators see it: who appealed (an account id) and the decision it contests."""
+
+    decision: StatementOut | None
+
+
 # --- privacy requests -----------------------------------------------------------------------------------
 
 
