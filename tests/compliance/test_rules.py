@@ -156,3 +156,27 @@ def test_transparency_figures_match(api, factory, db):
         "/api/v1/transparency/report", params={"from": str(last_year), "to": str(last_year)}
     ).json()
     assert empty["notices"]["total"] == 0 and empty["decisions"]["automated_share"] == 0.0
+
+
+def test_two_moderators_deciding_the_same_notices_at_once_one_wins(api, factory, live_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    shop = factory.verified_merchant()
+    product_id = factory.product(shop)["product_id"]
+    reporter = factory.user("shopper")
+    notice_id = notice(api, reporter, "product", product_id, "counterfeit", **ILLEGAL).json()["id"]
+    mods = [factory.user("moderator") for _ in range(2)]
+
+    def go(mod):  # type: ignore[no-untyped-def]
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            return decide(client, mod, "product", product_id, "remove", notice_ids=[notice_id]).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(go, mods))
+    assert codes == [201, 409]
+    decisions = api.get(
+        "/api/v1/moderation/decisions", params={"target_id": product_id}, headers=mods[0].headers
+    )
+    assert len(decisions.json()["items"]) == 1
