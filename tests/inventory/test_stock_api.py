@@ -145,3 +145,23 @@ def test_random_movements_keep_the_ledger_exact(factory, db, seed):
                 assert op == "remove" and exc.__class__.__name__ == "Conflict", exc
                 s.rollback()
         assert_stock_consistent(db)
+
+
+def test_stock_changes_are_announced_to_whoever_listens(api, factory, psp, db):
+    from etalage.core import bus
+
+    product = factory.product(factory.verified_merchant(), stock=3)
+    seen: list[dict] = []
+
+    def on_change(_topic: str, payload: dict) -> None:
+        seen.append(payload)
+
+    assert not bus.wanted("inventory.stock.changed")  # nobody listens: checkout skips computing it
+    bus.subscribe("inventory.stock.changed", on_change)
+    try:
+        assert bus.wanted("inventory.stock.changed")
+        assert buy(api, factory.shopper("BE", psp=psp), product["variant_id"], 2).status_code == 201
+    finally:
+        bus.unsubscribe("inventory.stock.changed", on_change)
+    assert seen[-1] == {"variant_id": product["variant_id"], "product_id": product["product_id"], "available": 1,
+                        "by_region": {"BE": 1}}  # fmt: skip

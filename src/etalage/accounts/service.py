@@ -194,11 +194,16 @@ def end_web_session(session: Session, session_id: str) -> None:
 # (and hydrating ORM objects) cost more than running it.
 _tok, _usr, _psn, _mem = ApiToken.__table__.c, User.__table__.c, Pseudonym.__table__.c, Membership.__table__.c
 _MEMBERSHIPS = select(_mem.organisation_id, _mem.role).where(_mem.user_id == bindparam("user"))
-_TOKEN_LOOKUP = (
-    select(_tok.id, _tok.revoked_at, _tok.expires_at, _tok.scopes, _tok.merchant_id, _usr.id.label("user_id"),
-           _usr.roles, _usr.disabled_at, _usr.birth_date, _psn.key)
-    .select_from(ApiToken.__table__.join(User.__table__, _usr.id == _tok.user_id)
-                 .outerjoin(Pseudonym.__table__, _psn.user_id == _usr.id))
+_TOKEN_LOOKUP = (  # the token, its user, the pseudonym and every membership: one round trip
+    select(
+        _tok.id, _tok.revoked_at, _tok.expires_at, _tok.scopes, _tok.merchant_id, _usr.id.label("user_id"),
+        _usr.roles, _usr.disabled_at, _usr.birth_date, _psn.key, _mem.organisation_id, _mem.role,
+    )
+    .select_from(
+        ApiToken.__table__.join(User.__table__, _usr.id == _tok.user_id)
+        .outerjoin(Pseudonym.__table__, _psn.user_id == _usr.id)
+        .outerjoin(Membership.__table__, _mem.user_id == _usr.id)
+    )
     .where(_tok.token_hash == bindparam("digest"))
 )  # fmt: skip
 
@@ -211,9 +216,10 @@ def _memberships(session: Session, user_id: str) -> dict[str, str]:
 def principal_for_token(session: Session, plaintext: str) -> Principal:
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         raise Unauthorized("The bearer token is malformed.")
-    token = session.connection().execute(_TOKEN_LOOKUP, {"digest": _digest(plaintext)}).first()
-    if token is None:
+    rows = session.connection().execute(_TOKEN_LOOKUP, {"digest": _digest(plaintext)}).all()
+    if not rows:
         raise Unauthorized("The bearer token is not valid.")
+    token = rows[0]
     now = utcnow()
     if token.revoked_at is not None:
         raise Unauthorized("The bearer token was revoked.")
@@ -221,7 +227,7 @@ def principal_for_token(session: Session, plaintext: str) -> Principal:
         raise Unauthorized("The bearer token has expired.")
     if token.disabled_at is not None:
         raise Unauthorized("The account behind this token is disabled.")
-    memberships = _memberships(session, token.user_id)
+    memberships = {r.organisation_id: r.role for r in rows if r.organisation_id is not None}
     allowed = scopes_for(frozenset(token.roles), bool(memberships))
     return Principal(
         user_id=token.user_id,

@@ -58,6 +58,17 @@ def publish_now(topic: str, payload: dict[str, Any]) -> None:
             log.exception("redis publish failed for %s", topic)
 
 
+def wanted(topic: str) -> bool:
+    """Whether anyone could receive ``topic`` (a subscriber here, or other processes through Redis), so a
+    publisher can skip computing a payload nobody reads."""
+    if _redis is not None:
+        return True
+    return any(
+        fns and (pattern == topic or (pattern.endswith("*") and topic.startswith(pattern[:-1])))
+        for pattern, fns in list(_subscribers.items())
+    )
+
+
 def publish(session: Session, topic: str, payload: dict[str, Any]) -> None:
     on_commit(session, lambda: publish_now(topic, payload))
 
