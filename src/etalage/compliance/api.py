@@ -65,7 +65,12 @@ def notice_out(
 # --- notices (DSA Art. 16) ------------------------------------------------------------------------------
 
 
-@router.post("/notices", response_model=NoticeOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/notices",
+    response_model=NoticeOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": NoticeOut, "description": "Merged into your open notice on the same target."}},
+)
 def submit_notice(
     body: NoticeIn, request: Request, response: Response, session: DbSession, principal: OptionalPrincipal
 ) -> NoticeOut:
