@@ -147,3 +147,17 @@ def record_timing(name: str, values: dict[str, Any]) -> None:
     data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
     data[name] = values
     TIMINGS.write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture(autouse=True)
+def _server_event_log(request):  # type: ignore[no-untyped-def]
+    """The process-wide default event log is the one the server started with (other suites' servers may
+    have replaced it), so jobs run by a test (exports, purchases) read the log the pages write to."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    from etalage.events import service
+
+    server = request.getfixturevalue("live_server")
+    service.set_default_log(server.server.config.app.state.event_log)
+    yield

@@ -33,6 +33,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("register", "/register", "visitor"),
     ("me", "/me", "shopper"),
     ("settings", "/settings", "shopper"),
+    ("report", "/report?kind=video&id={video_id}", "shopper"),
+    ("goodbye", "/goodbye", "visitor"),
     # seller center
     ("seller-new", "/seller", "newcomer"),
     ("seller-dashboard", "/seller/{merchant_id}", "merchant"),
@@ -47,6 +49,10 @@ PAGES: list[tuple[str, str, str]] = [
     ("studio-video", "/studio/videos/{video_id}", "creator"),
     ("studio-live", "/studio/live", "creator"),
     # moderation console
+    ("moderation-cases", "/moderation/cases", "moderator"),
+    ("moderation-case", "/moderation/cases/{case_id}", "moderator"),
+    ("moderation-decide", "/moderation/decide?kind=video&id={video_id}", "moderator"),
+    ("moderation-appeals", "/moderation/appeals", "moderator"),
     ("moderation-videos", "/moderation/videos", "moderator"),
     ("moderation-comments", "/moderation/comments", "moderator"),
     ("moderation-traders", "/moderation/traders", "moderator"),
@@ -96,6 +102,24 @@ def build_world(factory: Factory, psp: Any) -> PageWorld:
         outcome = place_order(s, shopper.id, request, key=secrets.token_hex(8), fp="page-world", webhook_url="",
                               return_url=None)  # fmt: skip
     world.values["order_id"] = outcome.body.orders[0].id
+    from etalage.compliance import notices
+    from etalage.compliance.schemas import NoticeIn
+    from etalage.core.ratelimit import MemoryRateLimiter
+
+    with factory.db.session() as s:  # a reported video, queued for the moderators
+        body = NoticeIn.model_validate(
+            {
+                "target": {"kind": "video", "id": video},
+                "category": "scam",
+                "good_faith": True,
+                "explanation": "The deal in this video leads to a fake shop.",
+            }  # fmt: skip
+        )
+        notice, _merged, _token = notices.submit(
+            s, shopper.principal, body, client_ip="127.0.0.1", limiter=MemoryRateLimiter()
+        )
+        s.flush()
+        world.values["case_id"] = notice.case_id
     return world
 
 

@@ -3,7 +3,8 @@
 1. A shopper opens the feed, a video plays (its currentTime advances), swipes, opens the product, buys in
    one tap; the order shows in the seller center; the merchant ships it with a tracking number; the
    shopper sees it shipped.
-2. A creator uploads a clip and sees it ready; a moderator removes a reported video and it leaves the feed.
+2. A creator uploads a clip and sees it ready; a shopper reports it; a moderator removes it from the queue of
+   reported content, and it leaves the feed.
 
 A step whose backend has not landed yet is skipped with a reason naming what is missing; nothing is faked.
 """
@@ -103,7 +104,7 @@ def test_journey_feed_to_one_tap_buy_to_shipped(browse, factory, psp):
     assert not shopper.errors and not merchant.errors
 
 
-def test_journey_creator_uploads_and_moderator_removes(browse, factory, db):
+def test_journey_creator_uploads_and_moderator_removes_a_reported_video(browse, factory, db):
     creator_actor = factory.user("shopper", "creator", name="@cleo")
     creator = browse(LAPTOP)
     creator.sign_in(creator_actor.email)
@@ -127,30 +128,38 @@ def test_journey_creator_uploads_and_moderator_removes(browse, factory, db):
         worker.join(10)
     creator.shot("journey-6-creator-ready")
 
+    # a shopper sees it in the feed and reports it from "Why am I seeing this?"
+    shopper_actor = factory.user("shopper", name="Rita")
     viewer = browse(PHONE)
+    viewer.sign_in(shopper_actor.email)
     viewer.goto("/")
-    assert viewer.page.locator(f".clip[data-video='{video_id}']").count() == 1
+    clip_el = viewer.page.locator(f".clip[data-video='{video_id}']")
+    assert clip_el.count() == 1
+    clip_el.locator("button.why").click()
+    viewer.page.locator("#why-sheet a", has_text="Report this video").click()
+    viewer.page.locator("#cat-scam").check()
+    viewer.page.locator("#f-explanation").fill(
+        "The deal in this video links to a fake shop that never delivers."
+    )
+    viewer.page.locator("#f-good_faith").check()
+    viewer.page.locator("form.form button[type=submit]").click()
+    viewer.page.locator("#report-received").wait_for()
 
-    # a moderator removes it, with a reason
+    # a moderator finds it in the queue and removes it, with a statement of reasons
     moderator_actor = factory.user("shopper", "moderator", name="Mo")
     moderator = browse(LAPTOP)
     moderator.sign_in(moderator_actor.email)
-    moderator.goto("/moderation/videos")
-    item = moderator.page.locator(f"#video-{video_id}")
-    item.locator("select").select_option("remove")
-    item.locator("input[name=reason]").fill("Misleading deal (report 17)")
-    item.locator("button[type=submit]").click()
-    moderator.page.locator(".alert.ok").wait_for()
+    moderator.goto("/moderation")
+    moderator.page.locator(f"#case-video-{video_id} a", has_text="Review and decide").click()
+    moderator.page.locator("#f-action").select_option("remove")
+    moderator.page.locator("#ground-terms").check()
+    moderator.page.locator("#f-terms_clause").fill("5.1")
+    moderator.page.locator("#f-facts").fill("Promotes a deal that leads to a fraudulent shop.")
     moderator.shot("journey-7-moderation")
+    moderator.page.locator("form.form button[type=submit]").click()
+    moderator.page.locator(".alert.ok").wait_for()
 
     # it leaves the feed
     viewer.goto("/")
     assert viewer.page.locator(f".clip[data-video='{video_id}']").count() == 0
-    assert not creator.errors and not moderator.errors
-
-
-def test_journey_reported_video_reaches_the_moderation_queue():
-    pytest.skip(
-        "compliance is missing: reporting a video (a DSA Art. 16 notice, e.g. POST /api/v1/notices) and a "
-        "queue of reported videos and products for moderators; today the console lists published videos"
-    )
+    assert not creator.errors and not moderator.errors and not viewer.errors

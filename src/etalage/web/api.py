@@ -15,7 +15,10 @@ from etalage.web.routes_browse import router as browse_router
 from etalage.web.routes_buying_settings import router as buying_settings_router
 from etalage.web.routes_live import router as live_router
 from etalage.web.routes_moderation import router as moderation_router
+from etalage.web.routes_moderation_cases import router as moderation_cases_router
 from etalage.web.routes_orders import router as orders_router
+from etalage.web.routes_privacy import router as privacy_router
+from etalage.web.routes_report import router as report_router
 from etalage.web.routes_seller import router as seller_router
 from etalage.web.routes_seller_catalog import router as seller_catalog_router
 from etalage.web.routes_seller_orders import router as seller_orders_router
@@ -53,13 +56,16 @@ for sub in (
     shop_router,
     browse_router,
     orders_router,
+    report_router,
     buying_settings_router,
+    privacy_router,
     live_router,
     seller_catalog_router,
     seller_orders_router,
     seller_settings_router,
     seller_router,
     studio_router,
+    moderation_cases_router,
     moderation_router,
 ):
     router.include_router(sub)

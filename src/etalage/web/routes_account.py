@@ -160,13 +160,21 @@ def me_page(ctx: Page) -> Response:
 
 
 @router.get("/settings")
-def settings_page(ctx: Page, saved: bool = False, address: str | None = None) -> Response:
+def settings_page(
+    ctx: Page,
+    saved: bool = False,
+    address: str | None = None,
+    data: str | None = None,
+    erase: str | None = None,
+) -> Response:
     from etalage.web.routes_buying_settings import buying_settings
+    from etalage.web.routes_privacy import privacy_settings
 
     buying = buying_settings(ctx) if ctx.has_scope("shop") else None
+    privacy = privacy_settings(ctx, erase) if ctx.signed_in else None
     return render(
         ctx, "account/settings.html", tab="me", regions=region_choices(ctx), saved=saved, buying=buying,
-        address_notice=address, data_export=False, account_erasure=False,
+        address_notice=address, privacy=privacy, data_notice=data,
     )  # fmt: skip
 
 

@@ -105,5 +105,6 @@ def merchant_page(ctx: Page, merchant_id: str, cursor: str | None = None) -> Res
     tiles, next_cursor = _products(ctx, cursor, merchant_id=merchant_id)
     return render(
         ctx, "shop/profile.html", tab="shop", surface="profile", name=name, kind="shop", videos=videos, products=tiles,
+        merchant_id=merchant_id,
         trader=trader, next_cursor=next_cursor,
     )  # fmt: skip

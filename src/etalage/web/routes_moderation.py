@@ -1,8 +1,5 @@
-"""Moderation console: queues (reported comments, traders to verify, videos) and decisions with a reason.
-
-Every decision goes through the owning domain's service, which checks the moderation scope and records who
-decided what, when and why; the console only collects the reason.
-"""
+"""Moderation console: published videos and reported comments (decided through the compliance queue, with
+a statement of reasons: routes_moderation_cases), and traders to verify (the merchants domain's decision)."""
 
 from __future__ import annotations
 
@@ -20,11 +17,10 @@ from etalage.web.pages import Form, ModeratorPage, PageRoute, redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 QUEUES = [
-    ("videos", "/moderation/videos", N_("Videos"), "live"),
+    ("videos", "/moderation/videos", N_("Published videos"), "live"),
     ("comments", "/moderation/comments", N_("Reported comments"), "chat"),
     ("traders", "/moderation/traders", N_("Traders to verify"), "person"),
 ]
-VIDEO_ACTIONS = [("remove", N_("Remove")), ("reject", N_("Reject")), ("restore", N_("Restore"))]
 TRADER_DECISIONS = [
     ("verify", N_("Verify")),
     ("reject", N_("Reject")),
@@ -47,7 +43,7 @@ def _reason(form: Any) -> str:
 
 @router.get("/moderation")
 def console_home(ctx: ModeratorPage) -> Response:
-    return redirect(ctx, "/moderation/videos")
+    return redirect(ctx, "/moderation/cases")
 
 
 @router.get("/moderation/videos")
@@ -70,23 +66,8 @@ def videos_queue(ctx: ModeratorPage, cursor: str | None = None, done: str | None
     return render(
         ctx,
         "moderation/videos.html",
-        **console("videos", items=items, actions=VIDEO_ACTIONS, next_cursor=next_cursor, done=done),
+        **console("videos", items=items, next_cursor=next_cursor, done=done),
     )
-
-
-@router.post("/moderation/videos/{video_id}")
-def decide_video(ctx: ModeratorPage, video_id: str, form: Form) -> Response:
-    from etalage.content import videos
-
-    action = str(form.get("action", ""))
-    if action not in dict(VIDEO_ACTIONS):
-        raise InvalidInput("Choose a decision.")
-    try:
-        reason = _reason(form)
-    except InvalidInput:
-        return redirect(ctx, "/moderation/videos?done=noreason")
-    videos.moderate(ctx.db, ctx.principal, video_id, action, reason)  # type: ignore[arg-type]
-    return redirect(ctx, f"/moderation/videos?done={action}")
 
 
 @router.get("/moderation/comments")
@@ -106,21 +87,6 @@ def comments_queue(ctx: ModeratorPage, cursor: str | None = None, done: str | No
         "moderation/comments.html",
         **console("comments", comments=rows, authors=authors, next_cursor=next_cursor, done=done),
     )
-
-
-@router.post("/moderation/comments/{comment_id}")
-def decide_comment(ctx: ModeratorPage, comment_id: str, form: Form) -> Response:
-    from etalage.content import comments
-
-    action = str(form.get("action", ""))
-    if action not in ("remove", "restore"):
-        raise InvalidInput("Choose a decision.")
-    try:
-        reason = _reason(form)
-    except InvalidInput:
-        return redirect(ctx, "/moderation/comments?done=noreason")
-    comments.moderate(ctx.db, ctx.principal, comment_id, action, reason)  # type: ignore[arg-type]
-    return redirect(ctx, f"/moderation/comments?done={action}")
 
 
 @router.get("/moderation/traders")
