@@ -137,6 +137,21 @@ BODY_EXAMPLES["POST /api/v1/live/rooms/{room_id}/deals"] = {
 }
 
 
+# --- feed ---------------------------------------------------------------------------------------------------
+
+
+@builder
+def _feed(world: World) -> None:
+    """A page of shopper B's feed, in the served log (its decisions are B's to read, or an auditor's)."""
+    from etalage.feed import service
+
+    with world.factory.db.session(write=False) as s:
+        page = service.feed_page(s, world.b_shopper.principal)
+    service.engine().served.flush()
+    world.own("served_id", page["served_id"])
+    world.own("item_id", page["items"][0]["id"] if page["items"] else "vid_01M8000000000000000000000A", private=False)
+
+
 # Buying (merchants, catalog, inventory, commerce, payments): builders in tests/commerce/isolation_world.py
 import tests.commerce.isolation_world  # noqa: E402,F401
 

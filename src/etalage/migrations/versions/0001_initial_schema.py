@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 09:03:50.503494
+Create Date: 2026-11-24 09:35:36.642704
 """
 
 from __future__ import annotations
@@ -77,6 +77,66 @@ def upgrade() -> None:
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_event_consumer_offsets'))
+    )
+    op.create_table('feed_follows',
+    sa.Column('pseudonym', sa.String(length=64), nullable=False),
+    sa.Column('creator_id', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pseudonym', 'creator_id', name=op.f('pk_feed_follows'))
+    )
+    op.create_table('feed_hidden',
+    sa.Column('pseudonym', sa.String(length=64), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pseudonym', 'item_id', name=op.f('pk_feed_hidden'))
+    )
+    op.create_table('feed_models',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('path', sa.String(length=1000), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('event_offset', sa.BigInteger(), nullable=False),
+    sa.Column('n_items', sa.Integer(), nullable=False),
+    sa.Column('evaluation', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_feed_models'))
+    )
+    with op.batch_alter_table('feed_models', schema=None) as batch_op:
+        batch_op.create_index('ix_feed_models_status', ['status', 'created_at'], unique=False)
+
+    op.create_table('feed_served',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('chain_id', sa.String(length=40), nullable=False),
+    sa.Column('page', sa.Integer(), nullable=False),
+    sa.Column('pseudonym', sa.String(length=64), nullable=True),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('mode_reason', sa.String(length=32), nullable=False),
+    sa.Column('region', sa.String(length=2), nullable=False),
+    sa.Column('age_band', sa.String(length=8), nullable=False),
+    sa.Column('preset', sa.String(length=16), nullable=False),
+    sa.Column('params_version', sa.String(length=16), nullable=False),
+    sa.Column('model_version', sa.String(length=64), nullable=True),
+    sa.Column('history', sa.JSON(), nullable=False),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('candidates', sa.Integer(), nullable=False),
+    sa.Column('end_reason', sa.String(length=32), nullable=True),
+    sa.Column('latency_ms', sa.Double(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feed_served'))
+    )
+    with op.batch_alter_table('feed_served', schema=None) as batch_op:
+        batch_op.create_index('ix_feed_served_chain', ['chain_id', 'page'], unique=False)
+        batch_op.create_index('ix_feed_served_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_feed_served_pseudonym', ['pseudonym', 'created_at'], unique=False)
+
+    op.create_table('feed_settings',
+    sa.Column('pseudonym', sa.String(length=64), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('region', sa.String(length=2), nullable=True),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pseudonym', name=op.f('pk_feed_settings'))
     )
     op.create_table('item_engagement',
     sa.Column('item_id', sa.String(length=40), nullable=False),
@@ -1158,6 +1218,19 @@ def downgrade() -> None:
 
     op.drop_table('jobs')
     op.drop_table('item_engagement')
+    op.drop_table('feed_settings')
+    with op.batch_alter_table('feed_served', schema=None) as batch_op:
+        batch_op.drop_index('ix_feed_served_pseudonym')
+        batch_op.drop_index('ix_feed_served_created')
+        batch_op.drop_index('ix_feed_served_chain')
+
+    op.drop_table('feed_served')
+    with op.batch_alter_table('feed_models', schema=None) as batch_op:
+        batch_op.drop_index('ix_feed_models_status')
+
+    op.drop_table('feed_models')
+    op.drop_table('feed_hidden')
+    op.drop_table('feed_follows')
     op.drop_table('event_consumer_offsets')
     op.drop_table('erasure_requests')
     with op.batch_alter_table('content_moderation_actions', schema=None) as batch_op:

@@ -1,0 +1,225 @@
+"""Serving one page: resolve mode and region, read the history, run the pipeline, build the answer
+(with video, product and explanation for each item), log it, and hand back the next cursor.
+
+Cursors are signed (HMAC with the server secret, bound to the viewer), so a forged or someone else's
+cursor is refused with a 400; a scroll ends after ``max_pages`` pages with ``end_reason: page_limit``
+(never an unbounded deep page), and a page whose items ran out says why in ``end_reason``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etalage.core.auth import Principal
+from etalage.core.errors import BadRequest, InvalidInput
+from etalage.db import new_id, utcnow
+from etalage.events import service as events
+from etalage.feed import catalogue, served
+from etalage.feed.index import KINDS
+from etalage.feed.models import FeedFollow, FeedHidden, FeedSetting
+from etalage.feed.parameters import OUTCOMES
+from etalage.feed.pipeline import run
+from etalage.feed.pipeline.context import MODES, NON_PROFILED, PERSONALISED, FeedRequest, History
+from etalage.feed.pipeline.explain import explain_item
+from etalage.feed.pipeline.history import read_history
+from etalage.feed.quality import describe_item
+
+if TYPE_CHECKING:
+    from etalage.feed.engine import FeedEngine
+
+VIEWER_TTL = 5.0  # seconds a process trusts its copy of a viewer's settings, follows and hidden items
+REGION_NAMES = {"BE": "Belgium", "NL": "the Netherlands", "FR": "France", "DE": "Germany", "ES": "Spain",
+                "GB": "the United Kingdom", "US": "the United States", "ID": "Indonesia"}  # fmt: skip
+
+
+# --- cursors ---------------------------------------------------------------------------------------------
+
+
+def _mac(secret: str, body: str, viewer: str) -> str:
+    return hmac.new(secret.encode(), f"{body}|{viewer}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def encode_cursor(secret: str, viewer: str, chain_id: str, page: int) -> str:
+    body = base64.urlsafe_b64encode(orjson.dumps([chain_id, page])).decode().rstrip("=")
+    return f"{body}.{_mac(secret, body, viewer)}"
+
+
+def decode_cursor(secret: str, viewer: str, cursor: str) -> tuple[str, int]:
+    body, _, mac = cursor.partition(".")
+    if not body or not hmac.compare_digest(mac, _mac(secret, body, viewer)):
+        raise BadRequest("The cursor is not one this API issued to you; start again without a cursor.",
+                         reason="bad_cursor")  # fmt: skip
+    try:
+        chain_id, page = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except Exception as exc:  # a valid MAC over garbage cannot happen; still, never a 500
+        raise BadRequest("The cursor is not one this API issued.", reason="bad_cursor") from exc
+    return str(chain_id), int(page)
+
+
+# --- the viewer ------------------------------------------------------------------------------------------
+
+
+def viewer_state(
+    engine: FeedEngine, session: Session, pseudonym: str
+) -> tuple[Any, list[str], list[tuple[str, str]]]:
+    """(stored settings, followed creators, hidden items) of a pseudonym, cached for a few seconds."""
+    hit = engine.viewers.get(pseudonym)
+    if hit is not None and time.monotonic() - hit[0] < VIEWER_TTL:
+        return hit[1], hit[2], hit[3]
+    setting = session.get(FeedSetting, pseudonym)
+    stored = (setting.mode, setting.region) if setting is not None else None
+    follows = list(session.scalars(select(FeedFollow.creator_id).where(FeedFollow.pseudonym == pseudonym)))
+    rows = session.execute(
+        select(FeedHidden.item_id, FeedHidden.kind).where(FeedHidden.pseudonym == pseudonym)
+    )
+    hidden = [(item_id, kind) for item_id, kind in rows]
+    engine.viewers.put(pseudonym, (time.monotonic(), stored, follows, hidden))
+    return stored, follows, hidden
+
+
+def resolve(viewer: Principal | None, stored: tuple[str, str | None] | None, mode: str | None,
+            region: str | None, default_region: str) -> tuple[str, str, str]:  # fmt: skip
+    """(mode, why that mode, region)."""
+    if mode is not None and mode not in MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(MODES)}.", field="mode")
+    region = (region or (stored[1] if stored else None) or default_region).upper()
+    if not catalogue.is_region(region):
+        raise InvalidInput(f"Etalage does not serve region {region!r}.", field="region")
+    if viewer is None or not viewer.pseudonym:
+        return NON_PROFILED, "anonymous", region
+    if viewer.age_band == "minor":  # DSA Art. 28: no profiling-based commercial content for minors
+        return NON_PROFILED, "minor_protection", region
+    if mode is not None:
+        return mode, "requested", region
+    if stored is not None:
+        return stored[0], "remembered", region
+    return PERSONALISED, "default", region
+
+
+# --- one page --------------------------------------------------------------------------------------------
+
+
+def _cards(engine: FeedEngine, session: Session, ids: list[str], kinds: dict[str, int]) -> dict[str, dict]:
+    out, videos, rooms = {}, [], []
+    for i in ids:
+        card = engine.cards.get(i) if kinds.get(i) == 0 else None
+        if card is not None:
+            out[i] = card
+        elif kinds.get(i) == 1:
+            rooms.append(i)
+        else:
+            videos.append(i)
+    if videos:
+        for vid, card in catalogue.video_cards(session, videos).items():
+            engine.cards.put(vid, card)
+            out[vid] = card
+    if rooms:
+        out.update(catalogue.room_cards(session, rooms))
+    return out
+
+
+def _product(engine: FeedEngine, pid: str, region: str) -> dict[str, Any] | None:
+    f = engine.index.products.get(pid)
+    if f is None or region not in f.regions:
+        return None
+    price = f.prices.get(region)
+    return {"id": f.id, "title": f.title, "merchant_id": f.merchant_id, "image_url": f.image,
+            "price": {"amount": price[0], "currency": price[1]} if price else None}  # fmt: skip
+
+
+def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *, mode: str | None,
+               region: str | None, cursor: str | None, limit: int, secret: str) -> dict[str, Any]:  # fmt: skip
+    started = time.perf_counter()
+    pseudonym = viewer.pseudonym if viewer is not None else None
+    stored, follows, hidden = viewer_state(engine, session, pseudonym) if pseudonym else (None, [], [])
+    mode, reason, region = resolve(viewer, stored, mode, region, engine.fs.default_region)
+    chain_id, page = (None, 0)
+    if cursor:
+        chain_id, page = decode_cursor(secret, pseudonym or "anonymous", cursor)
+    served_id = new_id("srv")
+    chain_id = chain_id or served_id
+    now_ms = time.time() * 1000
+    state = engine.state
+    base = {"served_id": served_id, "chain_id": chain_id, "page": page, "mode": mode, "mode_reason": reason,
+            "region": region, "personalised": mode == PERSONALISED, "model_version": state.model_version,
+            "params_version": state.params.version, "preset": state.params.preset}  # fmt: skip
+    if page >= engine.fs.max_pages:
+        return {**base, "served_id": None, "items": [], "next_cursor": None, "end_reason": "page_limit"}
+    exclude = engine.chains.get(chain_id)
+    if exclude is None:
+        exclude = served.chain_items(session, engine.served, chain_id) if page > 0 else set()
+    req = FeedRequest(pseudonym, mode, reason, region, viewer.age_band if viewer else "unknown", limit, page,
+                      chain_id, set(exclude), now_ms)  # fmt: skip
+    if req.personal:
+        engine.user_region.put(pseudonym, region)
+        recent = events.recent_events(pseudonym, state.params.history_events, log=engine.event_log)
+        hist = read_history(recent, engine.index, state.params, now_ms, follows, hidden)
+    else:
+        hist = History.empty()
+    result = run(req, hist, engine.index, state)
+    c, index = result.cands, engine.index
+    page_ids = [index.ids[int(c.idx[p.row])] for p in result.picks]
+    because_ids = [index.ids[int(c.because[p.row])] if c.because[p.row] >= 0 else None for p in result.picks]
+    kinds = {index.ids[int(c.idx[p.row])]: int(c.feats["kind"][p.row]) for p in result.picks}
+    kinds.update({b: 0 for b in because_ids if b})
+    cards = _cards(engine, session, list(dict.fromkeys(page_ids + [b for b in because_ids if b])), kinds)
+    items, logged = [], []
+    region_name = REGION_NAMES.get(region, region)
+    for k, (pick, item_id, because_id) in enumerate(zip(result.picks, page_ids, because_ids, strict=True)):
+        card = cards.get(item_id)
+        if card is None or index.is_removed(item_id):
+            continue  # removed or unpublished since the candidates were drawn: never served
+        row = pick.row
+        i = int(c.idx[row])
+        effects = {name: float(v[k]) for name, v in result.effects.items()}
+        q = describe_item(state.quality, i, state.params)
+        why = explain_item(c, pick, effects, req, state.params, cards, because_id, q, region_name,
+                           state.heads.global_rates)  # fmt: skip
+        kind = KINDS[int(c.feats["kind"][row])]
+        predictions = {o: float(c.feats[f"p_{o}"][row]) for o in OUTCOMES}
+        pids = card.get("product_ids") or (
+            [card["pinned_product_id"]] if card.get("pinned_product_id") else []
+        )
+        products = [p for p in (_product(engine, pid, region) for pid in pids) if p]
+        position = len(items)
+        items.append({"position": position, "kind": kind, "id": item_id,
+                      "video": card if kind == "video" else None, "live_room": card if kind == "live_room" else None,
+                      "products": products, "source": why["source"], "score": why["score"],
+                      "predictions": {o: round(p, 6) for o, p in predictions.items()}, "explanation": why})  # fmt: skip
+        logged.append({"position": position, "item_id": item_id, "kind": kind, "source": why["source"],
+                       "because_of": because_id, "score": pick.score, "explore_slot": pick.explore_slot,
+                       "predictions": predictions,
+                       "rates": {o: float(c.feats[f"rate_{o}"][row]) for o in OUTCOMES},
+                       "signals": {s: float(c.feats[s][row]) for s in ("affinity", "follow", "session")},
+                       "features": {"trend": float(c.feats["trend"][row]), "age_h": round(float(c.feats["age_h"][row]), 3),
+                                    "impressions": float(c.feats["impressions"][row]), "quality": q},
+                       "value": why["value"], "adjustments": {"quality": pick.quality_adj,
+                                                              "exploration": pick.exploration,
+                                                              "diversity": pick.diversity},
+                       "reasons": [{"code": r["code"], "contribution": r["contribution"],
+                                    "because_of": r["because_of"]} for r in why["reasons"]]})  # fmt: skip
+    end_reason = result.end_reason
+    next_cursor = None
+    if items and end_reason not in ("exhausted", "nothing_available"):
+        next_cursor = encode_cursor(secret, pseudonym or "anonymous", chain_id, page + 1)
+    engine.chains.put(chain_id, set(exclude) | {it["id"] for it in items})
+    latency = (time.perf_counter() - started) * 1000
+    engine.served.add({
+        "id": served_id, "chain_id": chain_id, "page": page, "pseudonym": pseudonym, "mode": mode,
+        "mode_reason": reason, "region": region, "age_band": req.age_band, "preset": state.params.preset,
+        "params_version": state.params.version, "model_version": state.model_version,
+        "history": hist.logged[: state.params.history_events], "items": logged,
+        "context": {"heads": state.heads.as_dict(), "outcome_weights": dict(state.params.outcome_weights),
+                    "by_source": result.by_source, "filtered": result.filtered},
+        "candidates": result.candidates, "end_reason": end_reason, "latency_ms": round(latency, 3),
+        "created_at": utcnow(),
+    })  # fmt: skip
+    return {**base, "items": items, "next_cursor": next_cursor, "end_reason": end_reason}

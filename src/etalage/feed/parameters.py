@@ -1,0 +1,176 @@
+"""The published ranking parameters: every number that decides the order of the For You feed.
+
+This is the live configuration, not a copy of it: the pipeline reads these values, the API serves them at
+``GET /api/v1/feed/ranking-parameters`` and the transparency page (``transparency.py``, DSA Art. 27) is
+generated from them, with the description of each one written next to it here. A served page records the
+``version`` (a hash of the values), so any past decision can be matched with the parameters it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+OUTCOMES = ("watch_completion", "like_share", "product_click", "add_to_cart", "purchase")
+OUTCOME_TEXT = {
+    "watch_completion": "watches the video to the end",
+    "like_share": "likes or shares it",
+    "product_click": "opens a product shown in it",
+    "add_to_cart": "adds one of its products to the cart",
+    "purchase": "buys one of its products",
+}
+# In priority order: an item proposed by several sources is explained by the most specific one.
+SOURCES = ("following", "live", "coengagement", "content", "collaborative", "trending", "fresh", "popular")
+
+
+@dataclass(frozen=True)
+class RankingParameters:
+    preset: str = "quality"
+    # Value of one predicted outcome, counted in purchases: the feed ranks by expected purchases, with
+    # attention counted only a little (engagement-to-conversion).
+    outcome_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "watch_completion": 0.01,
+            "like_share": 0.02,
+            "product_click": 0.05,
+            "add_to_cart": 0.3,
+            "purchase": 1.0,
+        }
+    )
+    rate_strength: float = 50.0  # pseudo-impressions pulling a new item's rates to the platform's average
+    rates_half_life_days: float = 14.0  # older interactions count less in an item's rates
+    # How much each signal moves an outcome's odds (log-odds per unit); the learner refits them from
+    # served pages and what followed, these are the starting values.
+    affinity_sensitivity: float = 0.6
+    follow_sensitivity: float = 0.8
+    session_sensitivity: float = 1.0
+    # Quality: demote videos whose products are often returned, complained about or rated low.
+    quality_enabled: bool = True
+    quality_return_baseline: float = 0.08  # return rate considered normal; only the excess is demoted
+    quality_return_weight: float = 4.0
+    quality_complaint_weight: float = 40.0
+    quality_low_rating_weight: float = 3.0
+    quality_strength: float = 10.0  # pseudo-orders/ratings pulling a new product's rates to the baseline
+    quality_floor: float = 0.1  # the largest demotion: a score is never cut below this share
+    # Diversity and frequency caps within a page.
+    creator_decay: float = 0.5  # a second video of the same creator keeps this share of its score
+    merchant_decay: float = 0.7
+    category_decay: float = 0.85
+    max_per_creator: int = 2
+    max_per_merchant: int = 3
+    max_live_per_page: int = 1
+    seen_window_hours: float = 24.0  # a video shown to you within this window is not shown again
+    # Exploration: a share of each page goes to new videos and creators, chosen by an optimistic
+    # estimate (upper confidence bound), so new work gets a fair first audience.
+    exploration_share: float = 0.15
+    exploration_new_hours: float = 48.0
+    exploration_max_impressions: int = 300
+    exploration_kappa: float = 1.0  # standard deviations of optimism
+    trending_half_life_hours: float = 6.0
+    # How many candidates each source may propose per request.
+    source_quota: dict[str, int] = field(
+        default_factory=lambda: {
+            "collaborative": 200,
+            "coengagement": 150,
+            "content": 100,
+            "trending": 150,
+            "following": 60,
+            "live": 5,
+            "fresh": 100,
+            "popular": 150,
+        }
+    )
+    # What an interaction says about your interests, for the personalised feed (per event type).
+    history_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "view_complete": 1.0,
+            "view_half": 0.5,
+            "like": 1.5,
+            "share": 2.0,
+            "comment": 1.0,
+            "product_click": 1.5,
+            "add_to_cart": 2.0,
+            "purchase": 3.0,
+        }
+    )
+    history_events: int = 100  # how many of your latest interactions the personalised feed reads
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def version(self) -> str:
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def preset(name: str) -> RankingParameters:
+    """'quality' is the published default; 'engagement' is the attention-only ranker it is compared with."""
+    base = RankingParameters()
+    if name == "quality":
+        return base
+    if name == "engagement":
+        return replace(
+            base,
+            preset="engagement",
+            outcome_weights={o: (1.0 if o in ("watch_completion", "like_share") else 0.0) for o in OUTCOMES},
+            quality_enabled=False,
+        )
+    raise ValueError(f"unknown ranking preset {name!r}; use 'quality' or 'engagement'")
+
+
+DESCRIPTIONS: dict[str, str] = {
+    "preset": "Which published parameter set is live ('quality' ranks by expected purchases and product "
+    "quality; 'engagement' only by attention, kept for comparison).",
+    "outcome_weights": "The score of a video is the sum, over these outcomes, of the predicted chance "
+    "that you do it times its weight. Weights are in purchases: a purchase counts 1.",
+    "rate_strength": "How many impressions of evidence an item needs before its own rates outweigh the "
+    "platform's average (smoothing of new items' rates).",
+    "rates_half_life_days": "Half-life of interactions in an item's rates: recent behaviour counts more.",
+    "affinity_sensitivity": "How strongly your taste (what the model learned from your interactions) "
+    "raises the predicted chances. Refitted by the learner; this is the starting value.",
+    "follow_sensitivity": "How strongly following the creator raises the predicted chances (starting value).",
+    "session_sensitivity": "How strongly similarity to what you engaged with in this session raises them.",
+    "quality_enabled": "Whether products' returns, complaints and low ratings demote the videos that sell them.",
+    "quality_return_baseline": "Return rate considered normal; only returns above it demote.",
+    "quality_return_weight": "Demotion per unit of excess return rate (the score is multiplied by "
+    "exp(-weight x excess)).",
+    "quality_complaint_weight": "Demotion per report (scam, counterfeit, dangerous...) per impression.",
+    "quality_low_rating_weight": "Demotion per unit of low-rating share (1-2 stars, or negative comments "
+    "until reviews exist).",
+    "quality_strength": "Orders or ratings of evidence before a product's own rates count fully.",
+    "quality_floor": "The largest demotion: a score keeps at least this share.",
+    "creator_decay": "Each further video of the same creator on a page keeps this share of its score.",
+    "merchant_decay": "The same for the same shop.",
+    "category_decay": "The same for the same product category.",
+    "max_per_creator": "At most this many videos of one creator on a page.",
+    "max_per_merchant": "At most this many videos of one shop on a page.",
+    "max_live_per_page": "At most this many live rooms on a page.",
+    "seen_window_hours": "A video you were shown within this many hours is not shown again.",
+    "exploration_share": "Share of each page reserved for new videos and new creators.",
+    "exploration_new_hours": "A video is new for this many hours after publication.",
+    "exploration_max_impressions": "A video with fewer impressions than this is still being explored.",
+    "exploration_kappa": "Optimism for new videos: standard deviations added to their predicted value.",
+    "trending_half_life_hours": "Half-life of interactions in the trending counters of each region.",
+    "source_quota": "How many candidates each source proposes per request before ranking.",
+    "history_weights": "What each kind of interaction says about your interests (personalised feed only).",
+    "history_events": "How many of your latest interactions the personalised feed reads.",
+}
+
+SOURCE_TEXT = {
+    "collaborative": "people with similar taste engaged with it (learned embeddings)",
+    "coengagement": "people who engaged with a video you engaged with also engaged with this one",
+    "content": "its caption, hashtags or products are similar to what you engaged with",
+    "trending": "it is trending in your region",
+    "following": "it is from a creator you follow",
+    "live": "a live room on air now",
+    "fresh": "a new upload, given a first audience",
+    "popular": "popular in your region",
+}
+
+
+def flatten(params: RankingParameters) -> list[tuple[str, Any, str]]:
+    """(name, value, description) rows, for the API and the generated page."""
+    return [(name, value, DESCRIPTIONS.get(name, "")) for name, value in params.as_dict().items()]

@@ -1,0 +1,109 @@
+"""The online For You pipeline, one small replaceable module per stage:
+
+    sources (candidates and why) → filters → hydrate (features) → scoring (outcome heads, value)
+    → rerank (quality, diversity, exploration, caps) → explain; the service logs what was served.
+
+``run`` takes a request, the viewer's history (empty when non-profiled) and the process's serving state,
+and returns the picked items with everything the served log and the explanation need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from etalage.feed.index import FeedIndex
+from etalage.feed.parameters import SOURCES, RankingParameters
+from etalage.feed.pipeline import filters, scoring, sources
+from etalage.feed.pipeline import heads as H
+from etalage.feed.pipeline import hydrate as hyd
+from etalage.feed.pipeline import rerank as rr
+from etalage.feed.pipeline.context import Candidates, FeedRequest, History
+
+
+@dataclass
+class ServingState:
+    """Everything a request reads besides the index; replaced as a whole (atomically) when it changes."""
+
+    params: RankingParameters
+    heads: H.Heads
+    model: Any = None
+    model_version: str | None = None
+    ann: Any = None
+    model_to_index: np.ndarray | None = None
+    quality: Any = None
+    lists: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    creator_impressions: np.ndarray | None = None  # per creator code, for "new creator" exploration
+
+
+@dataclass
+class PageResult:
+    cands: Candidates
+    picks: list[rr.Pick]
+    effects: dict[str, np.ndarray]
+    candidates: int
+    by_source: dict[str, int]
+    filtered: dict[str, int]
+    end_reason: str | None
+
+
+def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) -> np.ndarray | None:
+    if not req.personal or state.model is None or len(hist.items) == 0:
+        return None
+    midx = index.model_idx[hist.items]
+    ok = (midx >= 0) & (midx < state.model.n_items)
+    if not ok.any():
+        return None
+    raw = state.model.score_history(midx[ok], hist.weights[ok], hist.ts_ms[ok] / 1000.0)
+    return hyd.standardise(np.asarray(raw))
+
+
+def _everything(index: FeedIndex, req: FeedRequest) -> Candidates:
+    """Fallback candidates: every servable item (only when the sources' proposals ran out)."""
+    idx = np.flatnonzero(index.servable(req.region)).astype(np.int64)
+    return Candidates(
+        idx, np.full(len(idx), SOURCES.index("popular"), np.int8), np.full(len(idx), -1, np.int64)
+    )
+
+
+def _merge(a: Candidates, b: Candidates) -> Candidates:
+    extra = ~np.isin(b.idx, a.idx)
+    return Candidates(
+        np.concatenate([a.idx, b.idx[extra]]),
+        np.concatenate([a.source, b.source[extra]]),
+        np.concatenate([a.because, b.because[extra]]),
+    )
+
+
+def run(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) -> PageResult:
+    params = state.params
+    affinity = _affinity(req, hist, index, state)
+    lists = state.lists.get(req.region, {})
+    proposed = sources.gather(
+        sources.SourceInput(req, hist, index, params, state.model, state.ann, state.model_to_index, lists)
+    )
+    by_source = {name: int(np.sum(proposed.source == i)) for i, name in enumerate(SOURCES)}
+    cands, filtered = filters.apply(proposed, req, hist, index)
+    end_reason = None
+    if len(cands) < req.limit:
+        proposed = _merge(proposed, _everything(index, req))
+        cands, filtered = filters.apply(proposed, req, hist, index)
+        if len(cands) < req.limit and req.personal and hist.seen:
+            # everything new has been seen: show things again rather than an empty page
+            relaxed = History(hist.items, hist.weights, hist.ts_ms, set(), hist.hidden_items,
+                              hist.hidden_creators, hist.hidden_products, hist.follows, hist.logged)  # fmt: skip
+            cands, filtered = filters.apply(proposed, req, relaxed, index)
+            end_reason = "repeats"
+        if len(cands) == 0:
+            any_here = bool(index.servable(req.region).any())
+            end_reason = "exhausted" if any_here else "nothing_available"
+        elif len(cands) < req.limit and end_reason is None:
+            end_reason = "exhausted"
+    hyd.hydrate(cands, req, hist, index, affinity, state.quality, state.creator_impressions)
+    scoring.score(cands, state.heads, params)
+    picks = rr.rerank(cands, params, req.limit)
+    rows = np.array([p.row for p in picks], np.int64)
+    effects = scoring.signal_effects(cands, rows, state.heads, params) if len(rows) else {}
+    return PageResult(cands, picks, effects, len(proposed), by_source, filtered, end_reason)

@@ -1,0 +1,126 @@
+"""Scoring: one small model per outcome, combined with the published weights into expected value.
+
+For item j and outcome o (watch completion, like/share, product click, add to cart, purchase):
+
+    p_o(j) = σ( logit r_o(j) + α_o + β_o·affinity(j) + γ_o·follows(j) + δ_o·session(j) )
+
+``r_o(j)`` is the item's own rate (outcome count / impressions, fading with time) smoothed towards the
+platform's average with ``rate_strength`` pseudo-impressions; the other terms are what the viewer brings:
+the served model's personal score (a standardised blend, ~N(0,1) over the catalogue), following the
+creator, and similarity to this session's engaged items. α, β, γ, δ are refitted by the learner from
+served pages and the outcomes that followed (``training.fit_heads``); until then the published defaults
+apply. A video without products cannot lead to a click, cart or purchase: those chances are 0.
+
+Value V(j) = Σ_o w_o·p_o(j) with the published weights (in purchases), and an uncertainty
+U(j) = Σ_o w_o·sd_o(j) from the Beta posterior of each rate, which the exploration bonus uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from etalage.feed.counters import F
+from etalage.feed.parameters import OUTCOMES, RankingParameters
+
+# outcome -> counter it is measured by
+OUTCOME_FIELD = {"watch_completion": "completions", "like_share": "like_share", "product_click": "clicks",
+                 "add_to_cart": "carts", "purchase": "purchases"}  # fmt: skip
+COMMERCE = ("product_click", "add_to_cart", "purchase")
+DEFAULT_GLOBAL = {"watch_completion": 0.3, "like_share": 0.05, "product_click": 0.04, "add_to_cart": 0.01,
+                  "purchase": 0.003}  # fmt: skip
+SIGNALS = ("affinity", "follow", "session")
+
+
+@dataclass
+class Heads:
+    global_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_GLOBAL))
+    alpha: dict[str, float] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0.0))
+    beta: dict[str, float] = field(default_factory=dict)
+    gamma: dict[str, float] = field(default_factory=dict)
+    delta: dict[str, float] = field(default_factory=dict)
+    fitted_rows: int = 0
+    source: str = "defaults"
+
+    @classmethod
+    def defaults(cls, params: RankingParameters) -> Heads:
+        return cls(
+            beta=dict.fromkeys(OUTCOMES, params.affinity_sensitivity),
+            gamma=dict.fromkeys(OUTCOMES, params.follow_sensitivity),
+            delta=dict.fromkeys(OUTCOMES, params.session_sensitivity),
+        )
+
+    def coef(self, outcome: str, signal: str) -> float:
+        table = {"affinity": self.beta, "follow": self.gamma, "session": self.delta}[signal]
+        return float(table.get(outcome, 0.0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Heads:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def global_rates(counts_all: np.ndarray) -> dict[str, float]:
+    """Platform averages from the summed counters (defaults until there is enough evidence)."""
+    shown = float(counts_all[F["impressions"]])
+    out = {}
+    for o in OUTCOMES:
+        total = float(counts_all[F[OUTCOME_FIELD[o]]])
+        prior = DEFAULT_GLOBAL[o]
+        out[o] = (total + 200.0 * prior) / (shown + 200.0)
+    return out
+
+
+def base_rates(
+    counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float
+) -> tuple[dict, dict]:
+    """Smoothed rates and their posterior standard deviations per outcome, for the given items."""
+    shown = counts[F["impressions"]]
+    rates, sds = {}, {}
+    for o in OUTCOMES:
+        g = heads.global_rates.get(o, DEFAULT_GLOBAL[o])
+        r = (counts[F[OUTCOME_FIELD[o]]] + strength * g) / (shown + strength)
+        r = np.clip(r, 1e-6, 1 - 1e-6)
+        sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
+        if o in COMMERCE:
+            r = np.where(has_products, r, 0.0)
+            sd = np.where(has_products, sd, 0.0)
+        rates[o], sds[o] = r, sd
+    return rates, sds
+
+
+def predict(rates: dict, signals: dict[str, np.ndarray], heads: Heads, drop: str | None = None) -> dict:
+    """p_o per outcome; ``drop`` leaves one signal out (for "what did this signal add" explanations)."""
+    out = {}
+    for o in OUTCOMES:
+        r = rates[o]
+        x = logit(r) + heads.alpha.get(o, 0.0)
+        for s in SIGNALS:
+            if s != drop:
+                x = x + heads.coef(o, s) * signals[s]
+        out[o] = np.where(r > 0, sigmoid(x), 0.0)
+    return out
+
+
+def value(p: dict, params: RankingParameters) -> np.ndarray:
+    w = params.outcome_weights
+    return sum(float(w.get(o, 0.0)) * p[o] for o in OUTCOMES)
+
+
+def uncertainty(sds: dict, params: RankingParameters) -> np.ndarray:
+    w = params.outcome_weights
+    return sum(float(w.get(o, 0.0)) * sds[o] for o in OUTCOMES)

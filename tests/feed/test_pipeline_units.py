@@ -1,0 +1,131 @@
+"""The pipeline's parts on their own: nearest neighbours, heads, re-ranking, text, parameters, cursors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from etalage.core.errors import BadRequest
+from etalage.feed.parameters import DESCRIPTIONS, OUTCOMES, RankingParameters, preset
+from etalage.feed.pipeline import heads as H
+from etalage.feed.pipeline.ann import IVFIndex
+from etalage.feed.pipeline.context import Candidates
+from etalage.feed.pipeline.rerank import explore_slots, rerank
+from etalage.feed.text import TextIndex, item_text
+
+pytestmark = pytest.mark.db_agnostic
+
+
+def test_ivf_finds_nearly_all_of_the_exact_top_items() -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((50, 32)).astype(np.float32)
+    vectors = centres[rng.integers(50, size=30_000)] + 0.3 * rng.standard_normal((30_000, 32)).astype(
+        np.float32
+    )
+    ann = IVFIndex(vectors, exact_below=1000)
+    assert not ann.exact and len(ann.centroids) == int(np.sqrt(30_000))
+    recalls = []
+    for _ in range(20):
+        q = rng.standard_normal(32).astype(np.float32)
+        exact = set(np.argsort(-(vectors @ q))[:100].tolist())
+        found, scores = ann.search(q, 100)
+        assert np.all(np.diff(scores) <= 1e-6)  # best first
+        recalls.append(len(exact & set(found.tolist())) / 100)
+    assert np.mean(recalls) >= 0.9
+
+
+def test_small_catalogues_are_searched_exactly() -> None:
+    vectors = np.eye(5, dtype=np.float32)
+    ann = IVFIndex(vectors)
+    found, _ = ann.search(np.array([0, 0, 1, 0, 0], np.float32), 2)
+    assert ann.exact and found[0] == 2
+
+
+def _cands(n: int, **feats: np.ndarray) -> Candidates:
+    c = Candidates(np.arange(n), np.zeros(n, np.int8), np.full(n, -1))
+    base = {
+        "value": np.linspace(1.0, 0.1, n), "quality": np.ones(n, np.float32), "uncertainty": np.zeros(n),
+        "creator": np.arange(n), "merchant": np.arange(n), "category": np.full(n, -1),
+        "age_h": np.full(n, 1000.0), "impressions": np.full(n, 10_000.0), "kind": np.zeros(n, np.int8),
+    }  # fmt: skip
+    base.update(feats)
+    c.feats.update(base)
+    return c
+
+
+def test_rerank_caps_a_creator_and_its_adjustments_add_up() -> None:
+    n = 12
+    creators = np.array([0] * 6 + list(range(1, 7)))
+    c = _cands(n, creator=creators)
+    params = RankingParameters(exploration_share=0.0)
+    picks = rerank(c, params, 8)
+    chosen_creators = [int(creators[p.row]) for p in picks]
+    assert chosen_creators.count(0) == params.max_per_creator
+    for p in picks:
+        assert p.value + p.quality_adj + p.exploration + p.diversity == pytest.approx(p.score)
+
+
+def test_quality_demotes_and_exploration_reserves_slots_for_new_items() -> None:
+    n = 10
+    quality = np.ones(n, np.float32)
+    quality[0] = 0.1  # the best item by value sells a product people return
+    age = np.full(n, 1000.0)
+    age[9] = 2.0  # a brand-new video with the lowest value
+    c = _cands(n, quality=quality, age_h=age, uncertainty=np.full(n, 0.05))
+    picks = rerank(c, RankingParameters(exploration_share=0.2), 5)
+    rows = [p.row for p in picks]
+    assert rows[0] != 0 and 9 in rows
+    explored = [p for p in picks if p.explore_slot]
+    assert explored and all(c.feats["age_h"][p.row] <= 48 for p in explored)
+    assert explore_slots(10, 0.15) == {3, 6}
+
+
+def test_heads_value_counts_purchases_and_videos_without_products_sell_nothing() -> None:
+    params = preset("quality")
+    heads = H.Heads.defaults(params)
+    counts = np.zeros((10, 2))
+    counts[0] = 1000  # impressions
+    counts[6] = [50, 50]  # purchases
+    rates, sds = H.base_rates(counts, np.array([True, False]), heads, params.rate_strength)
+    zero = np.zeros(2)
+    p = H.predict(rates, {"affinity": np.array([2.0, 2.0]), "follow": zero, "session": zero}, heads)
+    assert p["purchase"][1] == 0 and p["purchase"][0] > rates["purchase"][0]  # taste raises the chance
+    v = H.value(p, params)
+    assert v[0] == pytest.approx(sum(params.outcome_weights[o] * p[o][0] for o in OUTCOMES))
+    engagement = preset("engagement")
+    assert engagement.outcome_weights["purchase"] == 0 and not engagement.quality_enabled
+
+
+def test_a_new_video_gets_content_candidates_from_its_first_second() -> None:
+    text = TextIndex()
+    text.build([item_text("Linen shirt for summer", ["fashion"], ["Bold linen shirt"]),
+                item_text("Ceramic vase unboxing", ["homedecor"], ["Classic ceramic vase"])])  # fmt: skip
+    text.add(2, item_text("My new linen summer look", ["fashion", "ootd"], []))
+    scores = text.query([0], [1.0], 3)
+    assert scores[2] > 0 and scores[1] == 0
+    assert text.similarity([2, 1], [0])[0, 0] > text.similarity([2, 1], [0])[1, 0]
+
+
+def test_every_parameter_is_described_and_the_page_is_generated_from_them() -> None:
+    from etalage.feed.transparency import default_document, ranking_parameters
+
+    params = preset("quality")
+    assert set(params.as_dict()) <= set(DESCRIPTIONS)
+    doc = default_document()
+    for name in params.as_dict():
+        assert f"`{name}`" in doc
+    payload = ranking_parameters(params, H.Heads.defaults(params), {"version": None})
+    assert [o["name"] for o in payload["outcomes"]] == list(OUTCOMES)
+    assert preset("engagement").version != params.version
+
+
+def test_cursors_are_signed_and_bound_to_the_viewer() -> None:
+    from etalage.feed.pages import decode_cursor, encode_cursor
+
+    cursor = encode_cursor("secret", "psn_a", "srv_x", 3)
+    assert decode_cursor("secret", "psn_a", cursor) == ("srv_x", 3)
+    for bad in (cursor + "0", cursor.replace(".", ".x"), "garbage", "e30.abc"):
+        with pytest.raises(BadRequest):
+            decode_cursor("secret", "psn_a", bad)
+    with pytest.raises(BadRequest):  # someone else's cursor
+        decode_cursor("secret", "psn_b", cursor)
