@@ -35,6 +35,9 @@ PAGES: list[tuple[str, str, str]] = [
     ("settings", "/settings", "shopper"),
     ("report", "/report?kind=video&id={video_id}", "shopper"),
     ("goodbye", "/goodbye", "visitor"),
+    ("my-reports", "/me/reports", "shopper"),
+    ("my-decisions", "/me/decisions", "creator"),
+    ("decision", "/decisions/{decision_id}", "shopper"),
     # seller center
     ("seller-new", "/seller", "newcomer"),
     ("seller-dashboard", "/seller/{merchant_id}", "merchant"),
@@ -120,6 +123,22 @@ def build_world(factory: Factory, psp: Any) -> PageWorld:
         )
         s.flush()
         world.values["case_id"] = notice.case_id
+        from etalage.compliance import decisions
+        from etalage.compliance.schemas import DecisionIn
+
+        on_product = NoticeIn.model_validate(
+            {
+                "target": {"kind": "product", "id": item["product_id"]},
+                "category": "other",
+                "explanation": "The colour is not the one shown.",
+            }  # fmt: skip
+        )
+        notices.submit(s, shopper.principal, on_product, client_ip="127.0.0.1", limiter=MemoryRateLimiter())
+        s.flush()
+        decision = decisions.decide(s, world.actors["moderator"].principal, DecisionIn.model_validate(
+            {"target": {"kind": "product", "id": item["product_id"]}, "action": "no_action",
+             "facts": "The photos show the colour as sold."}))  # fmt: skip
+        world.values["decision_id"] = decision.id
     return world
 
 

@@ -13,6 +13,7 @@ from etalage.web import assets, i18n
 from etalage.web.routes_account import router as account_router
 from etalage.web.routes_browse import router as browse_router
 from etalage.web.routes_buying_settings import router as buying_settings_router
+from etalage.web.routes_decisions import router as decisions_router
 from etalage.web.routes_live import router as live_router
 from etalage.web.routes_moderation import router as moderation_router
 from etalage.web.routes_moderation_cases import router as moderation_cases_router
@@ -59,6 +60,7 @@ for sub in (
     report_router,
     buying_settings_router,
     privacy_router,
+    decisions_router,
     live_router,
     seller_catalog_router,
     seller_orders_router,

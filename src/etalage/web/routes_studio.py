@@ -29,6 +29,7 @@ SECTIONS = [
     ("videos", "/studio", N_("Videos"), "box"),
     ("upload", "/studio/upload", N_("Upload"), "upload"),
     ("live", "/studio/live", N_("Live"), "live"),
+    ("decisions", "/me/decisions", N_("Moderation decisions"), "flag"),
 ]
 LANGUAGES = [
     ("en", "English"),
