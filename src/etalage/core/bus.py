@@ -4,6 +4,10 @@ The embedded default delivers to subscribers in this process. With ``ETALAGE_RED
 also fan out through Redis pub/sub to every other server process, so e.g. a removed video leaves the
 feed of shoppers served by any worker. Durable work (money, webhooks) goes through ``core.jobs`` instead:
 this bus is for notifications that are safe to miss after a crash because state lives in the database.
+
+Work that must be part of the change itself (ledger entries, a merchant webhook recorded in the outbox)
+subscribes with ``subscribe_in_transaction``: it runs inside the publisher's transaction, before commit,
+so it commits or rolls back with the change. Such a listener raising aborts the change.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ log = logging.getLogger("etalage.bus")
 Subscriber = Callable[[str, dict[str, Any]], None]
 
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+TxSubscriber = Callable[[Session, str, dict[str, Any]], None]
+_tx_subscribers: dict[str, list[TxSubscriber]] = defaultdict(list)
 _origin = f"{os.getpid()}-{id(_subscribers)}"
 _redis: Any = None
 _CHANNEL = "etalage:bus"
@@ -32,6 +38,12 @@ _CHANNEL = "etalage:bus"
 def subscribe(topic: str, fn: Subscriber) -> None:
     """``topic`` may end with ``*`` to receive every topic with that prefix."""
     _subscribers[topic].append(fn)
+
+
+def subscribe_in_transaction(topic: str, fn: TxSubscriber) -> None:
+    """``fn(session, topic, payload)`` runs in the publisher's transaction (``*`` suffix as above)."""
+    if fn not in _tx_subscribers[topic]:
+        _tx_subscribers[topic].append(fn)
 
 
 def unsubscribe(topic: str, fn: Subscriber) -> None:
@@ -65,11 +77,15 @@ def wanted(topic: str) -> bool:
         return True
     return any(
         fns and (pattern == topic or (pattern.endswith("*") and topic.startswith(pattern[:-1])))
-        for pattern, fns in list(_subscribers.items())
+        for pattern, fns in [*_subscribers.items(), *_tx_subscribers.items()]
     )
 
 
 def publish(session: Session, topic: str, payload: dict[str, Any]) -> None:
+    for pattern, fns in list(_tx_subscribers.items()):
+        if pattern == topic or (pattern.endswith("*") and topic.startswith(pattern[:-1])):
+            for fn in list(fns):
+                fn(session, topic, payload)  # part of the change: an error here rolls it back
     on_commit(session, lambda: publish_now(topic, payload))
 
 
