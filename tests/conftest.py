@@ -119,10 +119,22 @@ def _truncate_all(db) -> None:  # type: ignore[no-untyped-def]
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     else:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
+        from sqlalchemy.exc import DBAPIError
+
+        # A test's late after-commit work (a webhook, a job) may still hold a row lock while TRUNCATE asks
+        # for every table: PostgreSQL then breaks the deadlock by failing one of them. Wait and retry.
+        for attempt in range(20):
+            try:
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                    conn.exec_driver_sql(
+                        "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    )
+                return
+            except DBAPIError as exc:
+                if attempt == 19 or getattr(exc.orig, "sqlstate", None) not in ("40P01", "55P03"):
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
 
 @pytest.fixture

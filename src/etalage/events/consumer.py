@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from etalage.db import Database, utcnow
@@ -24,6 +25,14 @@ from etalage.events.models import ConsumerOffset
 log = logging.getLogger("etalage.events.consumer")
 Handler = Callable[[Session, list[StoredEvent]], None]
 Resetter = Callable[[Session], None]
+_INSERT_IGNORE = {
+    name: ins(ConsumerOffset).on_conflict_do_nothing(index_elements=["name"])
+    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]
+    return _INSERT_IGNORE[session.get_bind().dialect.name]
 
 
 class Consumer:
@@ -47,9 +56,12 @@ class Consumer:
     def _row(self, session: Session) -> ConsumerOffset:
         row = session.scalar(select(ConsumerOffset).where(ConsumerOffset.name == self.name).with_for_update())
         if row is None:
-            row = ConsumerOffset(name=self.name, position=0)
-            session.add(row)
-            session.flush()
+            # two processes (or a test's servers) may start the same consumer at once: whoever inserts
+            # second gets nothing inserted and locks the winner's row instead
+            session.execute(_insert_ignore(session).values(name=self.name, position=0, updated_at=utcnow()))
+            row = session.scalar(
+                select(ConsumerOffset).where(ConsumerOffset.name == self.name).with_for_update()
+            )
         return row
 
     def position(self) -> int:
