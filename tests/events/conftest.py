@@ -122,7 +122,7 @@ def ev_client(events_server):  # type: ignore[no-untyped-def]
         yield client
 
 
-# Most event tests name made-up videos and live rooms; the existence checks have tests of their own,
+# Most event tests name made-up videos, live rooms and products; the existence checks have tests of their own,
 # which ask for ``real_id_checks`` to get the registry the domains filled.
 from etalage.events import ids as _ids  # noqa: E402
 
@@ -131,7 +131,7 @@ _REGISTERED = _ids.registered()
 
 @pytest.fixture(autouse=True)
 def _made_up_items_exist():  # type: ignore[no-untyped-def]
-    for kind, prefix in (("video", "vid"), ("live_room", "lrm")):
+    for kind, prefix in (("video", "vid"), ("live_room", "lrm"), ("product", "prd"), ("variant", "var")):
         _ids.register_id_validator(kind, lambda _session, wanted: set(wanted), prefix=prefix)
     yield
     _ids.restore(_REGISTERED)

@@ -219,6 +219,25 @@ def test_unknown_ids_are_rejected_when_the_owning_domain_says_so(ev_client, fact
         ids.unregister_id_validator("video")
 
 
+def test_unknown_products_and_variants_are_rejected_by_the_catalog(ev_client, factory, real_id_checks):
+    shop = factory.verified_merchant()
+    item = factory.product(shop)
+    shopper = factory.user()
+    batch = [
+        ev("product_click", 0, product_id=item["product_id"]),
+        ev("product_click", 1, product_id=new_id("prd")),
+        ev("add_to_cart", 2, product_id=item["product_id"], variant_id=item["variant_ids"][0]),
+        ev("add_to_cart", 3, product_id=item["product_id"], variant_id=new_id("var")),
+        ev("product_click", 4, product_id=new_id("vid")),
+    ]
+    resp = post(ev_client, shopper, batch)
+    assert resp.status_code == 207, resp.text
+    reasons = {r["index"]: r["reason"] for r in resp.json()["rejected"]}
+    assert sorted(reasons) == [1, 3, 4]
+    assert "no such product" in reasons[1] and "no such variant" in reasons[3]
+    assert "start with 'prd_'" in reasons[4]
+
+
 def test_the_log_holds_no_personal_data(ev_client, events_server, factory):
     shopper = factory.user(email="private.person@mail.example.com", name="Privata Personne")
     batch = [

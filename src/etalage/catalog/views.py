@@ -98,3 +98,17 @@ def build_products(
             )
         )
     return out
+
+
+def existing_product_ids(session: Session, ids: set[str]) -> set[str]:
+    """Of ``ids``, the products that exist (any status): what the event log asks before accepting an event
+    that names a product."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Product.id).where(Product.id.in_(ids))))
+
+
+def existing_variant_ids(session: Session, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(session.scalars(select(Variant.id).where(Variant.id.in_(ids))))

@@ -143,8 +143,27 @@ def _rooms_exist(session: Session, ids: set[str]) -> set[str]:
     return {i for i in ids if content.room_exists(session, i)}  # a batch names few rooms
 
 
+def _products_exist(session: Session, ids: set[str]) -> set[str]:
+    from etalage.catalog import views as catalog
+
+    return catalog.existing_product_ids(session, ids)
+
+
+def _variants_exist(session: Session, ids: set[str]) -> set[str]:
+    from etalage.catalog import views as catalog
+
+    return catalog.existing_variant_ids(session, ids)
+
+
 register_id_validator("creator", _creators_exist, prefix="usr")
-try:  # the content domain answers for its videos and live rooms (products: the catalog registers)
+try:  # the catalog answers for its products and variants
+    import etalage.catalog.views  # noqa: F401
+except ImportError:  # pragma: no cover - a build without the catalog
+    pass
+else:
+    register_id_validator("product", _products_exist, prefix="prd")
+    register_id_validator("variant", _variants_exist, prefix="var")
+try:  # the content domain answers for its videos and live rooms
     import etalage.content.service  # noqa: F401
 except ImportError:  # pragma: no cover - a build without the content domain
     pass
