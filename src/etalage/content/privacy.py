@@ -2,8 +2,8 @@
 
 Erasure takes a person's videos down (announced like any removal, so the feed drops them at once) and
 deletes their files after commit, blanks their comments and chat messages (threads keep their shape:
-"[deleted]"), and drops their mutes and reports. Moderation records keep the ids of who acted (a legal
-obligation under the DSA), not what the erased person wrote.
+"[deleted]"), blanks the titles of the rooms they hosted, and drops their mutes and reports. Moderation
+records keep the ids of who acted (a legal obligation under the DSA), not what the erased person wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from etalage.content import storage, videos
 from etalage.content.comments import _adjust
-from etalage.content.models import Comment, CommentReport, LiveMessage, LiveMute, Upload, Video
+from etalage.content.models import (
+    Comment,
+    CommentReport,
+    LiveMessage,
+    LiveMute,
+    LiveRoom,
+    ModerationAction,
+    Upload,
+    Video,
+)
 from etalage.db import on_commit
 
 
@@ -97,8 +106,20 @@ def erase_user_content(session: Session, user_id: str) -> dict[str, int]:
         if comment.state == "visible":
             _adjust(session, comment, -1)
         comment.state, comment.text = "deleted", "[deleted]"
+    message_ids = list(session.scalars(select(LiveMessage.id).where(LiveMessage.user_id == user_id)))
     chat = session.execute(
         update(LiveMessage).where(LiveMessage.user_id == user_id).values(text="[deleted]", state="removed")
+    ).rowcount
+    # a removal's record keeps who acted and why, not the words of the person now erased
+    for action in session.scalars(
+        select(ModerationAction).where(
+            ModerationAction.subject_kind == "live_message", ModerationAction.subject_id.in_(message_ids)
+        )
+    ):
+        if "text" in action.details:
+            action.details = {**action.details, "text": "[deleted]"}
+    rooms = session.execute(
+        update(LiveRoom).where(LiveRoom.host_user_id == user_id).values(title="[deleted]")
     ).rowcount
     session.execute(delete(LiveMute).where(LiveMute.user_id == user_id))
     session.execute(delete(CommentReport).where(CommentReport.user_id == user_id))
@@ -115,4 +136,10 @@ def erase_user_content(session: Session, user_id: str) -> dict[str, int]:
             remove_tree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
     on_commit(session, delete_files)
-    return {"videos": len(own), "comments": len(comments), "live_chat": chat, "uploads": len(uploads)}
+    return {
+        "videos": len(own),
+        "comments": len(comments),
+        "live_chat": chat,
+        "live_rooms": rooms,
+        "uploads": len(uploads),
+    }
