@@ -60,7 +60,9 @@ def test_erasure_blanks_removed_chat_in_moderation_records_and_hosted_room_title
     chatter = factory.user("shopper", "creator")
     room_id = make_room(factory, host, title="Cleo's linen night")
     own_room = make_room(factory, chatter, title="Rita's private sale")
-    said = live_chat.post_chat(db, chatter.principal, room_id, "call me on 0470 12 34 56", MemoryRateLimiter())
+    said = live_chat.post_chat(
+        db, chatter.principal, room_id, "call me on 0470 12 34 56", MemoryRateLimiter()
+    )
     with db.session() as s:
         live.remove_message(s, host.principal, room_id, said["id"], "personal data in chat")
     with db.session() as s:
