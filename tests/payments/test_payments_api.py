@@ -124,3 +124,21 @@ def test_the_psp_behaves_like_one(psp_server):
         usd = c.post("/v1/payments", json={**pay, "token": bancontact, "currency": "USD"},
                      headers={**auth, "Idempotency-Key": "k-bc"})  # fmt: skip
         assert usd.json()["error"]["code"] == "currency_not_supported"
+
+
+def test_erasure_deletes_saved_cards_at_the_provider(api, factory, psp, db):
+    from etalage.payments import privacy
+
+    shopper = factory.shopper("BE", psp=psp)
+    with db.read() as s:
+        [token] = privacy.saved_tokens(s, shopper.id)
+    auth = {"Authorization": f"Bearer {psp.api_key}"}
+    assert httpx.get(f"{psp.url}/v1/tokens/{token}", headers=auth).status_code == 200
+    assert httpx.delete(f"{psp.url}/v1/tokens/{token}").status_code == 401  # the provider's key is needed
+    with db.session() as s:
+        counts = privacy.erase_user_payments(s, shopper.id)
+    assert counts == {"payment_methods": 1, "deleted_at_provider": 1}
+    gone = httpx.get(f"{psp.url}/v1/tokens/{token}", headers=auth)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "no_such_token"
+    with db.session() as s:  # again: nothing left to delete, and no error
+        assert privacy.erase_user_payments(s, shopper.id) == {"payment_methods": 0, "deleted_at_provider": 0}

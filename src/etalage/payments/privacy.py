@@ -3,8 +3,8 @@
 Etalage holds no card numbers: saved methods are the provider's tokens with brand, last four digits and
 expiry. Erasure deletes the saved methods (the tokens with them) and removes the last four digits from past
 payments; the payments themselves (amount, currency, status, dates, the provider's reference) are
-accounting records and stay. The provider interface has no call to delete a token at the provider yet;
-when it gains one (``delete_token``), :func:`forget_tokens_at_provider` uses it.
+accounting records and stay. The tokens are deleted at the provider too (``delete_token``), so the card
+number the provider keeps goes with them.
 """
 
 from __future__ import annotations

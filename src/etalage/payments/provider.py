@@ -126,6 +126,8 @@ class PaymentProvider(Protocol):
 
     def token(self, token: str) -> ProviderToken: ...
 
+    def delete_token(self, token: str) -> None: ...
+
     def parse_webhook(self, body: bytes, signature: str | None) -> list[WebhookEvent]: ...
 
 
@@ -280,6 +282,14 @@ class HttpProvider:
         return ProviderToken(
             d["token"], d["type"], d.get("brand"), d.get("last4"), d.get("exp_month"), d.get("exp_year")
         )
+
+    def delete_token(self, token: str) -> None:
+        """Forget a saved card at the provider; a token it no longer knows is already forgotten."""
+        try:
+            self._call("DELETE", f"/v1/tokens/{token}")
+        except ProviderRejected as exc:
+            if exc.status != 404:
+                raise
 
     def parse_webhook(self, body: bytes, signature: str | None) -> list[WebhookEvent]:
         """Verify the signature (raises :class:`signing.BadSignature`) and read the events."""

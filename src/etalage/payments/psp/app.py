@@ -364,7 +364,8 @@ def create_psp_app(
     routes = [
         Route("/healthz", psp.healthz),
         Route("/v1/tokens", partial(tokens.create_token, psp), methods=["POST"]),
-        Route("/v1/tokens/{token}", partial(tokens.get_token, psp)),
+        Route("/v1/tokens/{token}", partial(tokens.get_token, psp), methods=["GET"]),
+        Route("/v1/tokens/{token}", partial(tokens.delete_token, psp), methods=["DELETE"]),
         Route("/v1/payments", psp.create_payment, methods=["POST"]),
         Route("/v1/payments", psp.find_payment, methods=["GET"]),
         Route("/v1/payments/cancel-by-key", psp.cancel_by_key, methods=["POST"]),

@@ -85,6 +85,9 @@ class Store:
             zip(("token", "type", "number", "brand", "last4", "exp_month", "exp_year"), r, strict=True)
         )
 
+    def delete_token(self, token: str) -> bool:
+        return self.db.execute("DELETE FROM tokens WHERE token = ?", (token,)).rowcount > 0
+
     # payments
     def _payment(self, where: str, arg: str) -> dict[str, Any] | None:
         r = self.db.execute(

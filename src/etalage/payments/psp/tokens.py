@@ -61,3 +61,12 @@ async def get_token(psp: PSP, request: Request) -> Response:
         return error(404, "no_such_token", "No such token.")
     tok.pop("number")
     return json_response(tok)
+
+
+async def delete_token(psp: PSP, request: Request) -> Response:
+    """The merchant of record forgets a shopper's saved card (e.g. on erasure): the number goes with it."""
+    if not psp.authorised(request):
+        return error(401, "unauthorized", "Bad API key.")
+    if not psp.store.delete_token(request.path_params["token"]):
+        return error(404, "no_such_token", "No such token.")
+    return Response(status_code=204)
