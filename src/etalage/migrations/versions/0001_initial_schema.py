@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 09:35:36.642704
+Create Date: 2026-11-24 11:38:25.050914
 """
 
 from __future__ import annotations
@@ -199,6 +199,65 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_launch_regions'))
     )
+    op.create_table('ledger_entries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('source_key', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=True),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('memo', sa.String(length=300), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries')),
+    sa.UniqueConstraint('source_key', name=op.f('uq_ledger_entries_source_key'))
+    )
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_entries_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entries_merchant_id'), ['merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entries_order_id'), ['order_id'], unique=False)
+
+    op.create_table('ledger_payouts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('period_start', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('period_end', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reference', sa.String(length=120), nullable=True),
+    sa.Column('created_by', sa.String(length=80), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('created', 'paid')", name=op.f('ck_ledger_payouts_status')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_ledger_payouts_positive')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_payouts')),
+    sa.UniqueConstraint('merchant_id', 'currency', 'period_end', name='uq_ledger_payouts_period')
+    )
+    with op.batch_alter_table('ledger_payouts', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_payouts_merchant', ['merchant_id', 'id'], unique=False)
+
+    op.create_table('ledger_settlements',
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('region_code', sa.String(length=2), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('paid_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('fee_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('platform_voucher_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refunded_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('fee_reversed', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('voucher_reversed', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('returns_open', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('delivered_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('available_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('refunded_amount <= paid_amount', name=op.f('ck_ledger_settlements_refunds_within_payment')),
+    sa.PrimaryKeyConstraint('order_id', name=op.f('pk_ledger_settlements'))
+    )
+    with op.batch_alter_table('ledger_settlements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_settlements_available_at'), ['available_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_settlements_merchant_id'), ['merchant_id'], unique=False)
+
     op.create_table('moderation_cases',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('target_kind', sa.String(length=16), nullable=False),
@@ -451,6 +510,24 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_idempotency_keys'))
     )
+    op.create_table('ledger_lines',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('entry_id', sa.String(length=40), nullable=False),
+    sa.Column('account', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=True),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount <> 0', name=op.f('ck_ledger_lines_nonzero')),
+    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_lines_entry_id_ledger_entries'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_lines'))
+    )
+    with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_lines_account', ['account', 'merchant_id', 'currency', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_lines_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_lines_order_id'), ['order_id'], unique=False)
+
     op.create_table('memberships',
     sa.Column('organisation_id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -1156,6 +1233,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_memberships_user')
 
     op.drop_table('memberships')
+    with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_lines_order_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_lines_entry_id'))
+        batch_op.drop_index('ix_ledger_lines_account')
+
+    op.drop_table('ledger_lines')
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
@@ -1208,6 +1291,21 @@ def downgrade() -> None:
         batch_op.drop_index('ix_moderation_cases_queue')
 
     op.drop_table('moderation_cases')
+    with op.batch_alter_table('ledger_settlements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_settlements_merchant_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_settlements_available_at'))
+
+    op.drop_table('ledger_settlements')
+    with op.batch_alter_table('ledger_payouts', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_payouts_merchant')
+
+    op.drop_table('ledger_payouts')
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_order_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_merchant_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_created_at'))
+
+    op.drop_table('ledger_entries')
     op.drop_table('launch_regions')
     with op.batch_alter_table('launch_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_launch_events_region_code'))
