@@ -24,7 +24,10 @@ from etalage.ledger.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
-Period = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM (UTC).")]
+Period = Annotated[
+    str,
+    Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM (UTC).", examples=["2026-01"]),
+]
 
 
 def startup(app) -> None:  # type: ignore[no-untyped-def]
