@@ -158,5 +158,8 @@ import tests.commerce.isolation_world  # noqa: E402,F401
 # Compliance (notices, cases, decisions, appeals, exports): builders in tests/compliance/isolation_world.py
 import tests.compliance.isolation_world  # noqa: E402,F401
 
+# After the sale (shipments, returns): builders in tests/fulfilment/isolation_world.py
+import tests.fulfilment.isolation_world  # noqa: E402,F401
+
 # Ledger (payouts): builders in tests/ledger/isolation_world.py
 import tests.ledger.isolation_world  # noqa: E402,F401

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     psp_timeout_seconds: float = 5.0  # longer than this, the answer arrives by webhook or polling
     reservation_seconds: int = 900  # how long checkout holds stock while the payment completes
     payments_sweep_seconds: int = 30  # how often stuck payments are polled and expired stock released
+    # After the sale: a return request the merchant has not answered in this many days is approved
+    return_answer_days: int = 3
 
     # Interaction events (the log is NATS JetStream when nats_url is set, else data_dir/events/log.db)
     events_max_batch: int = 500

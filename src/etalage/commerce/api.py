@@ -74,6 +74,7 @@ def region_out(state: launch.RegionState) -> RegionOut:
         min_purchase_age=r.min_purchase_age,
         shipping_fee=money(r.shipping_fee, r.currency),
         free_shipping_over=money(r.free_shipping_over, r.currency) if r.free_shipping_over else None,
+        return_window_days=r.return_window_days,
     )
 
 

@@ -283,6 +283,15 @@ def get_for_merchant(session: Session, merchant_id: str, order_id: str) -> Order
     return order
 
 
+def get_locked(session: Session, order_id: str) -> Order | None:
+    """The order, locked until the transaction ends (PostgreSQL; SQLite's writer is single anyway), for
+    another domain's check-then-write on it (e.g. fulfilment never ships more units than were bought)."""
+    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
 def lines_of(session: Session, order_ids: list[str]) -> dict[str, list[OrderLine]]:
     out: dict[str, list[OrderLine]] = defaultdict(list)
     if order_ids:

@@ -36,6 +36,9 @@ class Region:
     shipping_fee: int
     free_shipping_over: int | None
     launched_by_default: bool = True
+    # days a shopper may return goods, counted from delivery: the EU's (and UK's) 14-day right of withdrawal
+    # (Directive 2011/83/EU art. 9); elsewhere the platform's own policy
+    return_window_days: int = 14
 
     @property
     def prices_include_tax(self) -> bool:
@@ -61,7 +64,8 @@ REGIONS: MappingProxyType[str, Region] = MappingProxyType(
         # United Kingdom: 20 %, 5 % reduced; children's clothes and books are zero-rated.
         "GB": Region("GB", "United Kingdom", "GBP", ("en",), "vat", _vat(2000, 500, 0), None, 399, 4000),
         "US": Region(
-            "US", "United States", "USD", ("en", "es"), "us_sales_tax", _vat(0, 0, 0), None, 599, 5000
+            "US", "United States", "USD", ("en", "es"), "us_sales_tax", _vat(0, 0, 0), None, 599, 5000,
+            return_window_days=30,  # no statutory right: the platform's policy
         ),
         # Indonesia: PPN 11 % on most goods; basic necessities are exempt.
         "ID": Region(

@@ -213,6 +213,7 @@ class RegionOut(BaseModel):
     min_purchase_age: int | None
     shipping_fee: Money
     free_shipping_over: Money | None
+    return_window_days: int = Field(description="Days a shopper may return goods, counted from delivery.")
 
 
 class LaunchIn(StrictModel):

@@ -159,3 +159,50 @@ def set_warehouse_active(session: Session, warehouse_id: str, active: bool, *, a
         session.scalars(select(StockLevel.variant_id).where(StockLevel.warehouse_id == warehouse_id))
     )
     stock.publish_levels(session, variant_ids)
+
+
+def sold_for_order(session: Session, order_id: str) -> list[stock.Held]:
+    """Where an order's sold units were taken from: (variant, warehouse, quantity) per committed hold."""
+    from etalage.inventory.models import StockReservation as SR
+
+    rows = session.execute(
+        select(SR.id, SR.order_id, SR.variant_id, SR.warehouse_id, SR.quantity)
+        .where(SR.order_id == order_id, SR.status == "committed")
+        .order_by(SR.variant_id, SR.warehouse_id)
+    ).all()
+    return [stock.Held(*r) for r in rows]
+
+
+def restock_return(
+    session: Session,
+    order_id: str,
+    variant_id: str,
+    quantity: int,
+    *,
+    actor: str,
+    reference: str,
+    warehouse_id: str | None = None,
+) -> list[tuple[str, int]]:
+    """Returned units go back on the shelf they were sold from (``warehouse_id`` if given, else the order's
+    warehouses in turn), recorded as ``restock`` with reason 'return'. Returns (warehouse, units) placed."""
+    placed: list[tuple[str, int]] = []
+    left = quantity
+    sources = [h for h in sold_for_order(session, order_id) if h.variant_id == variant_id]
+    if warehouse_id is not None:
+        sources = [h for h in sources if h.warehouse_id == warehouse_id] or sources
+    for i, h in enumerate(sources):
+        take = left if i == len(sources) - 1 else min(left, h.quantity)
+        if take <= 0:
+            break
+        stock.restock(
+            session,
+            variant_id=variant_id,
+            warehouse_id=h.warehouse_id,
+            quantity=take,
+            reason="return",
+            actor=actor,
+            reference=reference,
+        )
+        placed.append((h.warehouse_id, take))
+        left -= take
+    return placed

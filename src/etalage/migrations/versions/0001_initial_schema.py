@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 11:38:25.050914
+Create Date: 2026-11-24 11:43:17.982645
 """
 
 from __future__ import annotations
@@ -138,6 +138,34 @@ def upgrade() -> None:
     sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('pseudonym', name=op.f('pk_feed_settings'))
     )
+    op.create_table('fulfilment_centres',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('address_line1', sa.String(length=200), nullable=False),
+    sa.Column('postal_code', sa.String(length=20), nullable=False),
+    sa.Column('city', sa.String(length=100), nullable=False),
+    sa.Column('state', sa.String(length=8), nullable=True),
+    sa.Column('region_code', sa.String(length=2), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilment_centres'))
+    )
+    op.create_table('fulfilment_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('subject_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('from_status', sa.String(length=16), nullable=True),
+    sa.Column('to_status', sa.String(length=16), nullable=False),
+    sa.Column('actor', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilment_events'))
+    )
+    with op.batch_alter_table('fulfilment_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fulfilment_events_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_fulfilment_events_subject', ['subject_id', 'id'], unique=False)
+
     op.create_table('item_engagement',
     sa.Column('item_id', sa.String(length=40), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -500,6 +528,19 @@ def upgrade() -> None:
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
 
+    op.create_table('fulfilment_enrolments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('centre_id', sa.String(length=40), nullable=False),
+    sa.Column('warehouse_id', sa.String(length=40), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['centre_id'], ['fulfilment_centres.id'], name=op.f('fk_fulfilment_enrolments_centre_id_fulfilment_centres'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_fulfilment_enrolments_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilment_enrolments')),
+    sa.UniqueConstraint('merchant_id', 'centre_id', name='uq_enrolments_merchant_centre'),
+    sa.UniqueConstraint('warehouse_id', name=op.f('uq_fulfilment_enrolments_warehouse_id'))
+    )
     op.create_table('idempotency_keys',
     sa.Column('user_id', sa.String(length=40), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
@@ -980,6 +1021,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('returns',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decision_reason', sa.Text(), nullable=True),
+    sa.Column('auto_approved', sa.Boolean(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('value_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refund_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('refund_id', sa.String(length=40), nullable=True),
+    sa.Column('answer_by', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('requested', 'approved', 'rejected', 'received', 'refunded')", name=op.f('ck_returns_status')),
+    sa.CheckConstraint('value_amount >= 0 AND (refund_amount IS NULL OR refund_amount > 0)', name=op.f('ck_returns_amounts')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_returns_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_returns_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_returns_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_returns'))
+    )
+    with op.batch_alter_table('returns', schema=None) as batch_op:
+        batch_op.create_index('ix_returns_merchant', ['merchant_id', 'id'], unique=False)
+        batch_op.create_index('ix_returns_order', ['order_id'], unique=False)
+        batch_op.create_index('ix_returns_user', ['user_id', 'id'], unique=False)
+
+    op.create_table('shipments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('fulfilled_by', sa.String(length=16), nullable=False),
+    sa.Column('carrier', sa.String(length=50), nullable=False),
+    sa.Column('tracking_number', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('shipped_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("fulfilled_by IN ('merchant', 'platform')", name=op.f('ck_shipments_fulfilled_by')),
+    sa.CheckConstraint("status IN ('shipped', 'delivered')", name=op.f('ck_shipments_status')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_shipments_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_shipments_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipments')),
+    sa.UniqueConstraint('order_id', 'carrier', 'tracking_number', name='uq_shipments_parcel')
+    )
+    with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.create_index('ix_shipments_merchant', ['merchant_id', 'id'], unique=False)
+
     op.create_table('video_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('video_id', sa.String(length=40), nullable=False),
@@ -1075,6 +1165,32 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_live_mutes_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('room_id', 'user_id', name=op.f('pk_live_mutes'))
     )
+    op.create_table('return_lines',
+    sa.Column('return_id', sa.String(length=40), nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('quantity', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('value_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_return_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_return_lines_return_id_returns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('return_id', 'variant_id', name=op.f('pk_return_lines'))
+    )
+    with op.batch_alter_table('return_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_lines_product_id'), ['product_id'], unique=False)
+
+    op.create_table('shipment_lines',
+    sa.Column('shipment_id', sa.String(length=40), nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('quantity', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_shipment_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_shipment_lines_shipment_id_shipments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shipment_id', 'variant_id', name=op.f('pk_shipment_lines'))
+    )
+    with op.batch_alter_table('shipment_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipment_lines_order_id'), ['order_id'], unique=False)
+
     op.create_table('stock_levels',
     sa.Column('variant_id', sa.String(length=40), nullable=False),
     sa.Column('warehouse_id', sa.String(length=40), nullable=False),
@@ -1116,6 +1232,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_stock_levels_merchant_id'))
 
     op.drop_table('stock_levels')
+    with op.batch_alter_table('shipment_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipment_lines_order_id'))
+
+    op.drop_table('shipment_lines')
+    with op.batch_alter_table('return_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_lines_product_id'))
+
+    op.drop_table('return_lines')
     op.drop_table('live_mutes')
     with op.batch_alter_table('live_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_live_messages_room')
@@ -1138,6 +1262,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_video_events_video_id'))
 
     op.drop_table('video_events')
+    with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.drop_index('ix_shipments_merchant')
+
+    op.drop_table('shipments')
+    with op.batch_alter_table('returns', schema=None) as batch_op:
+        batch_op.drop_index('ix_returns_user')
+        batch_op.drop_index('ix_returns_order')
+        batch_op.drop_index('ix_returns_merchant')
+
+    op.drop_table('returns')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
         batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
@@ -1240,6 +1374,7 @@ def downgrade() -> None:
 
     op.drop_table('ledger_lines')
     op.drop_table('idempotency_keys')
+    op.drop_table('fulfilment_enrolments')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
 
@@ -1316,6 +1451,12 @@ def downgrade() -> None:
 
     op.drop_table('jobs')
     op.drop_table('item_engagement')
+    with op.batch_alter_table('fulfilment_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_fulfilment_events_subject')
+        batch_op.drop_index(batch_op.f('ix_fulfilment_events_order_id'))
+
+    op.drop_table('fulfilment_events')
+    op.drop_table('fulfilment_centres')
     op.drop_table('feed_settings')
     with op.batch_alter_table('feed_served', schema=None) as batch_op:
         batch_op.drop_index('ix_feed_served_pseudonym')
