@@ -163,3 +163,6 @@ import tests.fulfilment.isolation_world  # noqa: E402,F401
 
 # Ledger (payouts): builders in tests/ledger/isolation_world.py
 import tests.ledger.isolation_world  # noqa: E402,F401
+
+# Webhooks (endpoints, events): builders in tests/webhooks/isolation_world.py
+import tests.webhooks.isolation_world  # noqa: E402,F401

@@ -37,6 +37,7 @@ from etalage.commerce.errors import (
 from etalage.commerce.models import Cart, Order, OrderEvent, OrderLine
 from etalage.commerce.regions import region
 from etalage.config import get_settings
+from etalage.core import bus
 from etalage.core.errors import ServiceUnavailable
 from etalage.db import new_id, utcnow
 from etalage.inventory import stock
@@ -44,6 +45,7 @@ from etalage.payments import service as payments
 from etalage.payments.provider import ProviderRejected, ProviderTimeout, ProviderUnavailable, provider
 
 __all__ = ["CheckoutRequest", "LineIn", "Outcome", "begin_checkout", "current", "place_order", "replay"]
+ORDER_CREATED = "order.created"  # in the transaction that writes the orders (merchant webhooks)
 
 _INSERT_ORDERS, _INSERT_LINES, _INSERT_EVENTS = (insert(t.__table__) for t in (Order, OrderLine, OrderEvent))
 _CART_CHECKOUT = (
@@ -117,6 +119,13 @@ def begin_checkout(
     conn.execute(_INSERT_ORDERS, orders)
     conn.execute(_INSERT_LINES, order_lines)
     conn.execute(_INSERT_EVENTS, events)
+    if bus.wanted(ORDER_CREATED):
+        for o in orders:
+            bus.publish(session, ORDER_CREATED, {
+                "order_id": o["id"], "merchant_id": o["merchant_id"], "checkout_id": checkout_id,
+                "user_id": user_id, "region": o["region_code"], "currency": o["currency"],
+                "total_amount": o["total_amount"], "status": o["status"], "created_at": now.isoformat(),
+            })  # fmt: skip
     payments.create_payment(
         session,
         payment_id=prepared.payment_id,

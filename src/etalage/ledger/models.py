@@ -63,6 +63,7 @@ class Settlement(Base):
     fee_reversed: Mapped[int] = mapped_column(default=0)
     voucher_reversed: Mapped[int] = mapped_column(default=0)
     returns_open: Mapped[int] = mapped_column(default=0)  # open return requests hold the release
+    last_parcel_at: Mapped[datetime | None]  # the latest shipment delivered (carriers may report late)
     delivered_at: Mapped[datetime | None]
     available_at: Mapped[datetime | None] = mapped_column(index=True)
     released_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ an event applied twice posts once.
 
 - ``order.paid``: Dr psp_clearing (paid) + Dr voucher_expense (platform-funded vouchers)
   = Cr merchant_pending (price − fee) + Cr fee_revenue (fee). Merchant-funded vouchers are already out of
-  what the shopper paid, so they reduce the payable (and the fee base).
+  what the shopper paid (checkout takes them off the lines), so they reduce the payable and the fee base.
 - a refund (exact amount, from ``payments.refunds.on_refund``): Cr psp_clearing; the merchant gives back
   its share, the platform its fee and its voucher in proportion (cumulative, so several partial refunds
   add up to exactly the sale). Before release from merchant_pending, after it from merchant_available.
@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from etalage.core import bus
-from etalage.core.money import percent_of
+from etalage.core.money import percent_of, split_proportionally
 from etalage.db import new_id, utcnow
 from etalage.ledger import accounts as acc
 from etalage.ledger.models import JournalEntry, JournalLine, Settlement
@@ -99,15 +99,21 @@ def _discounts(session: Session, order_id: str) -> tuple[int, int]:
     return platform, merchant
 
 
-def fee_for(session: Session, region_code: str, lines: list[Any], merchant_discount: int) -> int:
-    """The referral fee: each line's gross at its category's rate, on what the merchant actually sells for
-    (a merchant-funded discount lowers the base in proportion)."""
+def fee_for(session: Session, region_code: str, lines: list[Any], platform_discount: int) -> int:
+    """The referral fee: each line at its category's rate, on what the merchant sells it for. Vouchers are
+    already off the lines' totals (checkout takes them off before tax); a platform-funded voucher is paid to
+    the merchant by the platform, so its share is added back to the lines it came off."""
     slugs = acc.category_slugs(session, [ln.product_id for ln in lines])
-    gross = sum(ln.total_amount for ln in lines)
-    fee = sum(percent_of(ln.total_amount, acc.fee_rate_bp(region_code, slugs[ln.product_id])) for ln in lines)
-    if merchant_discount and gross > 0:
-        fee = fee * max(0, gross - merchant_discount) // gross
-    return fee
+    totals = [ln.total_amount for ln in lines]
+    back = (
+        split_proportionally(platform_discount, totals)
+        if platform_discount and sum(totals)
+        else [0] * len(lines)
+    )
+    return sum(
+        percent_of(t + b, acc.fee_rate_bp(region_code, slugs[ln.product_id]))
+        for ln, t, b in zip(lines, totals, back, strict=True)
+    )
 
 
 def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None:
@@ -118,9 +124,9 @@ def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None
         return
     order = commerce_orders.get_for_merchant(session, merchant_id, order_id)
     lines = commerce_orders.lines_of(session, [order_id])[order_id]
-    platform_discount, merchant_discount = _discounts(session, order_id)
+    platform_discount, _merchant_discount = _discounts(session, order_id)  # the latter: already off the total
     paid = order.total_amount
-    fee = min(fee_for(session, order.region_code, lines, merchant_discount), paid + platform_discount)
+    fee = min(fee_for(session, order.region_code, lines, platform_discount), paid + platform_discount)
     payable = paid + platform_discount - fee
     session.add(
         Settlement(order_id=order_id, merchant_id=merchant_id, region_code=order.region_code,
@@ -220,10 +226,21 @@ def mark_delivered(session: Session, order_id: str, at: datetime | None = None) 
 
 
 def on_delivered(session: Session, topic: str, payload: dict[str, Any]) -> None:
-    if topic == "order.status.changed" and payload.get("to") != "delivered":
+    """The return window starts when the whole order is delivered (the order becomes delivered), counted
+    from its last parcel's delivery time when shipments reported one."""
+    order_id = payload.get("order_id")
+    if not order_id:
         return
-    if payload.get("order_id"):
-        mark_delivered(session, payload["order_id"], _parse_time(payload.get("delivered_at")))
+    if topic == "shipment.delivered":
+        st = session.get(Settlement, order_id)
+        at = _parse_time(payload.get("delivered_at")) or utcnow()
+        if st is not None and (st.last_parcel_at is None or at > st.last_parcel_at):
+            st.last_parcel_at = at
+        return
+    if payload.get("to") == "delivered":
+        st = session.get(Settlement, order_id)
+        if st is not None:
+            mark_delivered(session, order_id, st.last_parcel_at)
 
 
 def on_return(session: Session, topic: str, payload: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 11:43:17.982645
+Create Date: 2026-11-24 11:46:43.880065
 """
 
 from __future__ import annotations
@@ -276,6 +276,7 @@ def upgrade() -> None:
     sa.Column('fee_reversed', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('voucher_reversed', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('returns_open', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_parcel_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('available_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('released_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
@@ -404,6 +405,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('webhook_events',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('ordering_key', sa.String(length=60), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_events_merchant', ['merchant_id', 'id'], unique=False)
+
     op.create_table('addresses',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -851,6 +864,23 @@ def upgrade() -> None:
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('webhook_endpoints',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_webhook_endpoints_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoints_merchant_id'), ['merchant_id'], unique=False)
+
     op.create_table('cart_lines',
     sa.Column('cart_id', sa.String(length=40), nullable=False),
     sa.Column('variant_id', sa.String(length=40), nullable=False),
@@ -1096,6 +1126,29 @@ def upgrade() -> None:
     with op.batch_alter_table('video_products', schema=None) as batch_op:
         batch_op.create_index('ix_video_products_product', ['product_id'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('endpoint_id', sa.String(length=40), nullable=False),
+    sa.Column('ordering_key', sa.String(length=60), nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('next_attempt_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['webhook_events.id'], name=op.f('fk_webhook_deliveries_event_id_webhook_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('event_id', 'endpoint_id', name='uq_webhook_deliveries_event_endpoint')
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_queue', ['endpoint_id', 'ordering_key', 'seq'], unique=False)
+
     op.create_table('comment_reports',
     sa.Column('comment_id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -1221,11 +1274,37 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['variant_id'], ['product_variants.id'], name=op.f('fk_variant_prices_variant_id_product_variants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('variant_id', 'region_code', name=op.f('pk_variant_prices'))
     )
+    op.create_table('webhook_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('delivery_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('endpoint_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('attempt', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_code', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('duration_ms', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('succeeded', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_attempts_delivery_id_webhook_deliveries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_delivery_id'), ['delivery_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_webhook_attempts_merchant', ['merchant_id', 'id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_attempts_merchant')
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_event_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_delivery_id'))
+
+    op.drop_table('webhook_attempts')
     op.drop_table('variant_prices')
     with op.batch_alter_table('stock_levels', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_levels_region')
@@ -1254,6 +1333,11 @@ def downgrade() -> None:
 
     op.drop_table('live_attributions')
     op.drop_table('comment_reports')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_queue')
+        batch_op.drop_index('ix_webhook_deliveries_due')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('video_products', schema=None) as batch_op:
         batch_op.drop_index('ix_video_products_product')
 
@@ -1308,6 +1392,10 @@ def downgrade() -> None:
 
     op.drop_table('comments')
     op.drop_table('cart_lines')
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoints_merchant_id'))
+
+    op.drop_table('webhook_endpoints')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
 
@@ -1400,6 +1488,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_addresses_user')
 
     op.drop_table('addresses')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_events_merchant')
+
+    op.drop_table('webhook_events')
     op.drop_table('users')
     with op.batch_alter_table('stock_reservations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stock_reservations_order_id'))

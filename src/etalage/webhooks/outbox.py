@@ -1,0 +1,105 @@
+"""Recording outbound events in the transaction of the change (an outbox), for every endpoint that wants them.
+
+Subscribed with ``core.bus.subscribe_in_transaction``: the event row and its deliveries commit or roll back
+with the order, shipment, return or payout that caused them, so a merchant is never told of a change that
+did not happen, nor left untold of one that did. A job delivers them once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from etalage.core import bus, jobs
+from etalage.db import new_id, utcnow
+from etalage.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+EVENT_TYPES: tuple[str, ...] = (
+    "order.created",
+    "order.paid",
+    "shipment.created",
+    "shipment.delivered",
+    "return.requested",
+    "return.approved",
+    "return.rejected",
+    "return.received",
+    "return.refunded",
+    "payout.created",
+    "payout.paid",
+)
+DELIVER_JOB = "webhooks.deliver"
+_PRIVATE_FIELDS = {"user_id"}  # merchants get the order's id, not the shopper's account id
+_JOBS_KEY = "webhooks.jobs"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in _PRIVATE_FIELDS}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _merchant_of(payload: dict[str, Any]) -> str | None:
+    # every published event this outbox takes names its merchant (order.*, shipment.*, return.*, payout.*)
+    value = payload.get("merchant_id")
+    return str(value) if value else None
+
+
+def ordering_key(topic: str, payload: dict[str, Any], event_id: str) -> str:
+    for field in ("order_id", "payout_id", "return_id", "shipment_id"):
+        if payload.get(field):
+            return str(payload[field])
+    return event_id
+
+
+def next_seq(session: Session, endpoint_id: str, key: str) -> int:
+    last = session.scalar(
+        select(func.max(WebhookDelivery.seq)).where(
+            WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.ordering_key == key
+        )
+    )
+    return int(last or 0) + 1
+
+
+def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
+    if topic not in EVENT_TYPES:
+        return
+    merchant_id = _merchant_of(payload)
+    if merchant_id is None:
+        return
+    endpoints = [
+        e
+        for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id))
+        if topic in e.event_types or "*" in e.event_types
+    ]
+    if not endpoints:
+        return
+    now = utcnow()
+    event_id = new_id("evt")
+    key = ordering_key(topic, payload, event_id)
+    session.add(WebhookEvent(id=event_id, merchant_id=merchant_id, type=topic, ordering_key=key,
+                             data=_clean(payload), created_at=now))  # fmt: skip
+    session.flush()
+    queued = session.info.setdefault(_JOBS_KEY, set())
+    for e in endpoints:
+        session.add(WebhookDelivery(event_id=event_id, endpoint_id=e.id, ordering_key=key,
+                                    seq=next_seq(session, e.id, key), status="pending",
+                                    next_attempt_at=now, created_at=now))  # fmt: skip
+        if e.enabled and e.id not in queued:  # one prompt delivery job per endpoint and transaction
+            queued.add(e.id)
+            jobs.enqueue(session, DELIVER_JOB, {"endpoint_id": e.id})
+    session.flush()
+
+
+def subscribe() -> None:
+    for topic in ("order.created", "order.paid", "shipment.*", "return.*", "payout.*"):
+        bus.subscribe_in_transaction(topic, record)
+
+
+subscribe()

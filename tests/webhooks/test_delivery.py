@@ -1,0 +1,156 @@
+"""Done when: a receiver that answers 500 and then hangs for an hour receives every event once it recovers,
+deduplicated by event id, in order per order; every attempt is logged; a merchant can replay.
+
+Retries are driven with a clock the test controls (``deliver_due(now=...)``), over real HTTP."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from etalage.db import utcnow
+from etalage.ledger import postings
+from etalage.webhooks import delivery
+from etalage.webhooks.models import WebhookEvent
+from tests.commerce.helpers import buy
+
+
+def _endpoint(api, merchant, url, types=("*",)):  # type: ignore[no-untyped-def]
+    r = api.post(f"/api/v1/merchants/{merchant.merchant_id}/webhooks/endpoints",
+                 json={"url": url, "event_types": list(types)}, headers=merchant.headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_failing_receiver_gets_every_event_once_in_order_after_it_recovers(
+    api, factory, psp, db, receiver, private_targets
+):  # type: ignore[no-untyped-def]
+    merchant = factory.verified_merchant()
+    product = factory.product(merchant, prices={"BE": 1500}, stock=10)
+    ep = _endpoint(api, merchant, receiver.url)
+    receiver.secret = ep["secret"]
+    base = f"/api/v1/merchants/{merchant.merchant_id}"
+    assert "secret" not in api.get(f"{base}/webhooks/endpoints/{ep['id']}", headers=merchant.headers).json()
+
+    receiver.mode = "fail"
+    order_ids = []
+    for _ in range(3):
+        shopper = factory.shopper("BE", psp=psp)
+        r = buy(api, shopper, product["variant_id"])
+        assert r.status_code == 201, r.text
+        order_ids.append(r.json()["orders"][0]["id"])
+    # one order delivered and paid out: payout.created and payout.paid
+    for step in ("fulfilling", "shipped", "delivered"):
+        api.post(
+            f"{base}/orders/{order_ids[0]}/transitions",
+            json={"to": step, "reason": "on its way"},
+            headers=merchant.headers,
+        )
+    with db.session() as s:
+        postings.release_due(s, utcnow() + timedelta(days=15))
+    admin = factory.admin()
+    payout = api.post("/api/v1/admin/payouts/run", json={}, headers=admin.headers).json()[0]
+    api.post(
+        f"/api/v1/admin/payouts/{payout['id']}/paid", json={"reference": "SEPA-9"}, headers=admin.headers
+    )
+
+    with db.read() as s:
+        events = list(s.scalars(select(WebhookEvent).where(WebhookEvent.merchant_id == merchant.merchant_id)
+                                .order_by(WebhookEvent.id)))  # fmt: skip
+    expected: dict[str, list[str]] = defaultdict(list)
+    for e in events:
+        expected[e.ordering_key].append(e.id)
+    assert [e.type for e in events if e.ordering_key == order_ids[1]] == ["order.created", "order.paid"]
+    assert [e.type for e in events if e.ordering_key == payout["id"]] == ["payout.created", "payout.paid"]
+    assert len(events) == 3 * 2 + 2
+
+    # An hour and a half: 500s for 20 minutes, then 40 minutes of hanging past the timeout, then healthy.
+    start = utcnow()
+    minute = 0
+    while minute <= 120:
+        now = start + timedelta(minutes=minute)
+        receiver.mode = "fail" if minute < 20 else "hang" if minute < 60 else "ok"
+        delivery.deliver_due(db, now=now)
+        if minute >= 60 and delivery.pending_count(db) == 0:
+            break
+        minute += 1
+    assert delivery.pending_count(db) == 0, "everything delivered once the receiver recovered"
+    got = receiver.unique()
+    assert sorted(e["id"] for e in got) == sorted(e.id for e in events)  # every event, once after dedup
+    assert len(receiver.received) > len(got)  # hung deliveries arrived twice: the event id tells them apart
+    assert receiver.bad_signatures == 0
+    arrived: dict[str, list[str]] = defaultdict(list)
+    for e in got:
+        arrived[e["data"].get("order_id") or e["data"]["payout_id"]].append(e["id"])
+    assert arrived == expected  # in order per order (and per payout)
+
+    # Every attempt is logged, and the merchant can read them.
+    first = events[0].id
+    attempts = api.get(
+        f"{base}/webhooks/attempts", params={"event_id": first}, headers=merchant.headers
+    ).json()["items"]
+    codes = [a["status_code"] for a in reversed(attempts)]
+    assert codes[0] == 500 and codes[-1] == 204 and None in codes  # 500s, timeouts, then success
+    assert any(a["error"] == "timeout" for a in attempts) and all(a["duration_ms"] >= 0 for a in attempts)
+    listed = api.get(f"{base}/webhooks/events", headers=merchant.headers).json()["items"]
+    assert {d["status"] for e in listed for d in e["deliveries"]} == {"delivered"}
+
+    # Replay one event, then a range: the same ids arrive again (and deduplicate away).
+    before = len(receiver.received)
+    r = api.post(f"{base}/webhooks/events/{first}/replay", headers=merchant.headers)
+    assert r.status_code == 200 and r.json() == {"requeued": 1}
+    delivery.deliver_due(db, now=start + timedelta(hours=3))
+    assert len(receiver.received) == before + 1 and receiver.received[-1]["id"] == first
+    r = api.post(f"{base}/webhooks/endpoints/{ep['id']}/replay",
+                 json={"since": (start - timedelta(hours=1)).isoformat()}, headers=merchant.headers)  # fmt: skip
+    assert r.status_code == 200 and r.json()["requeued"] == len(events)
+    delivery.deliver_due(db, now=start + timedelta(hours=4))
+    assert sorted(e["id"] for e in receiver.unique()) == sorted(e.id for e in events)
+    assert [
+        e["id"] for e in receiver.received[-len(events) :] if e["data"].get("order_id") == order_ids[2]
+    ] == expected[order_ids[2]]
+
+
+def test_endpoints_refuse_unsafe_urls_and_stay_with_their_shop(api, factory):  # type: ignore[no-untyped-def]
+    merchant = factory.merchant()
+    url = f"/api/v1/merchants/{merchant.merchant_id}/webhooks/endpoints"
+    for bad in (
+        "ftp://shop.example.com/x",
+        "http://127.0.0.1:9/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest",
+        "https://user:pw@shop.example.com/x",
+        "not a url",
+    ):
+        r = api.post(url, json={"url": bad, "event_types": ["order.paid"]}, headers=merchant.headers)
+        assert r.status_code == 422, (bad, r.text)
+    r = api.post(url, json={"url": "https://shop.example.com/hook", "event_types": ["order.paid", "nope"]},
+                 headers=merchant.headers)  # fmt: skip
+    assert r.status_code == 422
+    r = api.post(
+        url,
+        json={"url": "https://shop.example.com/hook", "event_types": ["order.paid"]},
+        headers=merchant.headers,
+    )
+    assert r.status_code == 201 and r.json()["secret"].startswith("whsec_")
+    ep = r.json()
+    staff = factory.staff(merchant)
+    assert [e["id"] for e in api.get(url, headers=staff.headers).json()] == [ep["id"]]
+    assert all("secret" not in e for e in api.get(url, headers=staff.headers).json())
+    r = api.patch(f"{url}/{ep['id']}", json={"enabled": False, "event_types": ["*"]}, headers=staff.headers)
+    assert r.status_code == 200 and r.json()["enabled"] is False
+    rotated = api.post(f"{url}/{ep['id']}/rotate-secret", headers=merchant.headers).json()["secret"]
+    assert rotated != ep["secret"]
+    other = factory.merchant()
+    assert api.get(f"{url}/{ep['id']}", headers=other.headers).status_code == 404
+    other_url = f"/api/v1/merchants/{other.merchant_id}/webhooks/endpoints/{ep['id']}"
+    assert api.get(other_url, headers=other.headers).status_code == 404
+    assert api.delete(other_url, headers=other.headers).status_code == 404
+    shopper = factory.user("shopper")
+    assert api.get(url, headers=shopper.headers).status_code in (403, 404)
+    assert api.delete(f"{url}/{ep['id']}", headers=merchant.headers).status_code == 204
+    assert api.get(url, headers=merchant.headers).json() == []
