@@ -35,6 +35,15 @@ def _changed(session: Session, product_id: str) -> None:
     bus.publish(session, PRODUCT_CHANGED, {"product_id": product_id})
 
 
+def _price_history(
+    session: Session, variant_id: str, region: str, amount: int | None, currency: str, actor: str = "system"
+) -> None:
+    """Every regular price change is kept by promotions (EU prior-price statements need 30 days of it)."""
+    from etalage.promotions import prices  # promotions reads the catalog, so imported lazily
+
+    prices.record_price(session, variant_id, region, amount, currency, actor=actor)
+
+
 def _check_price(region_code: str, currency: str | None) -> str:
     if not is_region(region_code):
         raise InvalidInput(f"Etalage does not sell in region {region_code}.", field="region_code")
@@ -128,6 +137,8 @@ def _insert_variants(
                 session.execute(insert(VariantPrice), prices)
     except IntegrityError as exc:
         raise Conflict("One of these SKUs is already used by another of your variants.", field="sku") from exc
+    for p in prices:
+        _price_history(session, p["variant_id"], p["region_code"], p["amount"], p["currency"])
 
 
 def _require_sellable_shape(session: Session, product: Product) -> None:
@@ -222,8 +233,12 @@ def set_price(
     if price is None:
         price = VariantPrice(variant_id=variant_id, region_code=region_code, amount=amount, currency=currency)
         session.add(price)
+    elif (price.amount, price.currency) == (amount, currency):
+        _changed(session, variant.product_id)
+        return price  # unchanged: nothing for the price history
     else:
         price.amount, price.currency, price.updated_at = amount, currency, utcnow()
+    _price_history(session, variant_id, region_code, amount, currency, principal.user_id)
     _changed(session, variant.product_id)
     return price
 
@@ -236,6 +251,7 @@ def remove_price(
     if price is None:
         raise NotFound(f"Variant {variant_id} has no price in {region_code}.")
     session.delete(price)
+    _price_history(session, variant_id, region_code, None, price.currency, principal.user_id)
     _changed(session, variant.product_id)
 
 

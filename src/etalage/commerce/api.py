@@ -263,6 +263,7 @@ async def buy_now(
             address_id=body.address_id,
             payment_method_id=body.payment_method_id,
             buyer_age_band=principal.age_band,
+            voucher_code=body.voucher_code,
         )
         return checkout.place_order(
             session,
@@ -308,6 +309,7 @@ async def checkout_cart(
             cart_id=cart.id,
             cart_region=cart.region_code,
             buyer_age_band=principal.age_band,
+            voucher_code=body.voucher_code,
         )
         return checkout.place_order(
             session,

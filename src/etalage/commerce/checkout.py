@@ -39,10 +39,13 @@ from etalage.commerce.regions import region
 from etalage.config import get_settings
 from etalage.core import bus
 from etalage.core.errors import ServiceUnavailable
+from etalage.core.money import split_proportionally
 from etalage.db import new_id, utcnow
 from etalage.inventory import stock
 from etalage.payments import service as payments
 from etalage.payments.provider import ProviderRejected, ProviderTimeout, ProviderUnavailable, provider
+from etalage.promotions import claims as promo_claims
+from etalage.promotions import offers as promo
 
 __all__ = ["CheckoutRequest", "LineIn", "Outcome", "begin_checkout", "current", "place_order", "replay"]
 ORDER_CREATED = "order.created"  # in the transaction that writes the orders (merchant webhooks)
@@ -74,6 +77,7 @@ class CheckoutRequest:
     cart_id: str | None = None
     cart_region: str | None = None
     buyer_age_band: str | None = None  # minor | adult | unknown, from the caller's principal
+    voucher_code: str | None = None
 
 
 @dataclass
@@ -107,12 +111,25 @@ def begin_checkout(
     prepared = _Prepared(
         checkout_id, new_id("pay"), 0, region(region_code).currency, method.psp_token, method
     )
-    orders, order_lines, events, wants = _order_rows(session, prepared, user_id, lines, items, address, now)
+    voucher = (
+        promo.plan_voucher(
+            session, user_id, req.voucher_code, lines, items, region_code, prepared.currency, now
+        )
+        if req.voucher_code
+        else None
+    )
+    orders, order_lines, events, wants = _order_rows(
+        session, prepared, user_id, lines, items, address, now, voucher.by_merchant if voucher else None
+    )
     if req.expected_total is not None and req.expected_total != (prepared.amount, prepared.currency):
         raise TotalChanged(
             "The total is not the one you saw (prices, tax or shipping changed); review it and check out again.",
             total={"amount": prepared.amount, "currency": prepared.currency},
         )
+    promo_claims.claim(
+        session, user_id=user_id, checkout_id=checkout_id, items=items, orders=prepared.orders,
+        voucher=voucher, now=now,
+    )  # fmt: skip
     hold = timedelta(seconds=get_settings().reservation_seconds)
     stock.reserve(session, wants, region_code, expires_at=now + hold, actor=user_id)
     conn = session.connection()  # prebuilt Core inserts: this runs on every purchase
@@ -149,8 +166,10 @@ def _order_rows(
     items: dict[str, Any],
     address: Any,
     now: datetime,
+    discounts: dict[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[stock.Want]]:
-    """One order per merchant, priced (tax by destination, shipping per merchant); adds up ``prep.amount``."""
+    """One order per merchant, priced (tax by destination, shipping per merchant, a voucher's share per
+    merchant taken off its lines before tax); adds up ``prep.amount``."""
     region_code = address.country
     by_merchant: dict[str, list[LineIn]] = defaultdict(list)
     for ln in lines:
@@ -166,13 +185,16 @@ def _order_rows(
         ]
         fee, free_over = terms[merchant_id]
         shipping = tax.shipping_fee(sum(t.unit_amount * t.quantity for t in taxed), fee, free_over)
-        totals = tax.price_order(region_code, taxed, shipping, state=address.state)
+        off = (discounts or {}).get(merchant_id, 0)
+        line_off = split_proportionally(off, [t.unit_amount * t.quantity for t in taxed]) if off else None
+        totals = tax.price_order(region_code, taxed, shipping, state=address.state, discounts=line_off)
         order_id = new_id("ord")
         order = dict(
             id=order_id, checkout_id=prep.checkout_id, user_id=user_id, merchant_id=merchant_id,
             payment_id=prep.payment_id, region_code=region_code, currency=prep.currency, status="awaiting_payment",
             subtotal_amount=totals.subtotal_amount, shipping_amount=totals.shipping_amount,
             tax_amount=totals.tax_amount, total_amount=totals.total_amount, tax_included=totals.tax_included,
+            discount_amount=totals.discount_amount,
             refunded_amount=0, ship_to=ship_to, source_video_id=mlines[0].source_video_id,
             source_live_room_id=mlines[0].source_live_room_id, created_at=now, updated_at=now, paid_at=None,
         )  # fmt: skip

@@ -25,8 +25,10 @@ from etalage.commerce.errors import (
 )
 from etalage.commerce.regions import region
 from etalage.core.errors import InvalidInput, NotFound
+from etalage.db import utcnow
 from etalage.merchants import service as merchants
 from etalage.payments import service as payments
+from etalage.promotions import offers as promo
 
 
 def merge_lines(lines: list[Any]) -> list[Any]:
@@ -114,6 +116,7 @@ def sellable_items(session: Session, lines: list[Any], region_code: str) -> dict
     trader allowed to sell. Raises on the first line that fails (price changes are reported together)."""
     sources.check(session, lines)
     items = catalog.checkout_items(session, [ln.variant_id for ln in lines], region_code)
+    items = promo.with_flash_prices(session, items, region_code, utcnow())  # a running flash sale's price
     changes = []
     for ln in lines:
         it = items.get(ln.variant_id)

@@ -117,6 +117,8 @@ class Order(Base):
     tax_amount: Mapped[int]
     total_amount: Mapped[int]
     tax_included: Mapped[bool] = mapped_column(Boolean)
+    # vouchers' share, already taken off the lines (promotions.discounts_for_order says whose)
+    discount_amount: Mapped[int] = mapped_column(default=0, server_default="0")
     refunded_amount: Mapped[int] = mapped_column(default=0)
     ship_to: Mapped[dict[str, Any]]
     source_video_id: Mapped[str | None] = mapped_column(String(40), index=True)

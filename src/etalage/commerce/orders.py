@@ -111,12 +111,21 @@ def transition(session: Session, order: Order, to: str, *, actor: str, reason: s
         raise Conflict("The order changed meanwhile; read it again and retry.")
     session.execute(insert(OrderEvent), [_event(order.id, before, to, actor, reason, now)])
     order.status, order.updated_at = to, now
+    if to == "cancelled":
+        _release_promotions(session, [order.id], reason)
     bus.publish(
         session,
         ORDER_CHANGED,
         {"order_id": order.id, "merchant_id": order.merchant_id, "from": before, "to": to},
     )
     return order
+
+
+def _release_promotions(session: Session, order_ids: list[str], reason: str) -> None:
+    """A cancelled order gives back its flash-sale units and voucher use, in the same transaction."""
+    from etalage.promotions import claims  # promotions prices checkout, so it is imported lazily here
+
+    claims.release_for_orders(session, order_ids, reason=f"order cancelled: {reason}")
 
 
 def _paid_payload(order: Any, lines: list[Any], paid_at: datetime) -> dict[str, Any]:
@@ -238,6 +247,7 @@ def _cancel_unpaid(session: Session, state: PaymentState) -> None:
         [_event(o.id, "awaiting_payment", "cancelled", actor, reason, now) for o in cancelled],
     )
     stock.release_for_orders(session, [o.id for o in cancelled], actor=actor, reason=f"released: {reason}")
+    _release_promotions(session, [o.id for o in cancelled], reason)
     session.execute(update(Cart).where(Cart.checkout_id == state.checkout_id).values(checkout_id=None))
 
 

@@ -11,6 +11,11 @@ from etalage.core.money import CurrencyCode, Money
 
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9A-Za-z]{8,32}$")]
+VoucherCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{3,32}$"),
+    Field(description="A voucher code."),
+]
 MAX_QUANTITY = 99  # per line: more is a wholesale order, or a typo
 
 
@@ -70,6 +75,7 @@ class BuyNowIn(StrictModel):
     address_id: Id | None = None
     payment_method_id: Id | None = None
     return_url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://")] | None = None
+    voucher_code: VoucherCode | None = None
 
 
 class CartCheckoutIn(StrictModel):
@@ -77,6 +83,7 @@ class CartCheckoutIn(StrictModel):
     payment_method_id: Id | None = None
     expected_total: Money | None = Field(None, description="The total shown; refused if it differs.")
     return_url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://")] | None = None
+    voucher_code: VoucherCode | None = None
 
 
 class CartLineSet(StrictModel):
@@ -129,6 +136,7 @@ class OrderOut(BaseModel):
     region_code: str
     lines: list[OrderLineOut]
     subtotal: Money
+    discount: Money = Field(description="Vouchers, already taken off the lines' totals (before tax).")
     shipping: Money
     tax: Money
     total: Money

@@ -39,6 +39,7 @@ class OrderTotals:
     tax_amount: int
     total_amount: int
     tax_included: bool
+    discount_amount: int = 0  # vouchers: already taken off the lines' totals (tax is on the discounted price)
 
 
 def _round(value: Decimal) -> int:
@@ -59,22 +60,30 @@ def shipping_fee(subtotal: int, fee: int, free_over: int | None) -> int:
 
 
 def price_order(
-    region_code: str, lines: list[TaxLine], shipping: int, *, state: str | None = None
+    region_code: str,
+    lines: list[TaxLine],
+    shipping: int,
+    *,
+    state: str | None = None,
+    discounts: list[int] | None = None,
 ) -> OrderTotals:
-    """Totals of one merchant's order delivered to ``region_code`` (and US ``state``)."""
+    """Totals of one merchant's order delivered to ``region_code`` (and US ``state``). ``discounts``: a
+    voucher's share per line, taken off each line's total before its tax is worked out."""
     reg = region(region_code)
     rates = [tax_rate_bp(region_code, line.tax_class, state) for line in lines]
-    totals = [line.unit_amount * line.quantity for line in lines]
-    subtotal = sum(totals)
+    gross = [line.unit_amount * line.quantity for line in lines]
+    discount = sum(discounts) if discounts else 0
+    totals = [g - d for g, d in zip(gross, discounts, strict=True)] if discounts else gross
+    subtotal = sum(gross)
     if reg.prices_include_tax:
         shipping_parts = split_proportionally(shipping, totals) if shipping else [0] * len(lines)
         line_tax = [vat_in_gross(t, r) for t, r in zip(totals, rates, strict=True)]
         shipping_tax = sum(vat_in_gross(p, r) for p, r in zip(shipping_parts, rates, strict=True))
         tax = sum(line_tax) + shipping_tax
-        total = subtotal + shipping
+        total = subtotal - discount + shipping
     else:
         line_tax = [tax_on_net(t, r) for t, r in zip(totals, rates, strict=True)]
         tax = sum(line_tax)
-        total = subtotal + shipping + tax
+        total = subtotal - discount + shipping + tax
     priced = tuple(PricedLine(t, x, r) for t, x, r in zip(totals, line_tax, rates, strict=True))
-    return OrderTotals(priced, subtotal, shipping, tax, total, reg.prices_include_tax)
+    return OrderTotals(priced, subtotal, shipping, tax, total, reg.prices_include_tax, discount)

@@ -60,6 +60,7 @@ def order_out(o: Any, lines: list[Any], *, merchant_view: bool = False) -> Order
         region_code=o.region_code,
         lines=[line_out(ln, c) for ln in lines],
         subtotal=money(o.subtotal_amount, c),
+        discount=money(o.discount_amount or 0, c),
         shipping=money(o.shipping_amount, c),
         tax=money(o.tax_amount, c),
         total=money(o.total_amount, c),

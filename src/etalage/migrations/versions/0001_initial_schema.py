@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 11:46:43.880065
+Create Date: 2026-11-24 11:48:09.463852
 """
 
 from __future__ import annotations
@@ -348,6 +348,19 @@ def upgrade() -> None:
     sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
     )
+    op.create_table('price_history',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('region_code', sa.String(length=2), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('effective_from', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_price_history'))
+    )
+    with op.batch_alter_table('price_history', schema=None) as batch_op:
+        batch_op.create_index('ix_price_history_variant', ['variant_id', 'region_code', 'effective_from'], unique=False)
+
     op.create_table('psp_events',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=40), nullable=False),
@@ -541,6 +554,35 @@ def upgrade() -> None:
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
 
+    op.create_table('flash_sales',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('region_code', sa.String(length=2), nullable=False),
+    sa.Column('price_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('quantity', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('sold', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('starts_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by', sa.String(length=40), nullable=True),
+    sa.Column('end_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('active', 'ended')", name=op.f('ck_flash_sales_status')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_flash_sales_window')),
+    sa.CheckConstraint('price_amount > 0 AND quantity > 0', name=op.f('ck_flash_sales_positive')),
+    sa.CheckConstraint('sold >= 0 AND sold <= quantity', name=op.f('ck_flash_sales_sold')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_flash_sales_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flash_sales'))
+    )
+    with op.batch_alter_table('flash_sales', schema=None) as batch_op:
+        batch_op.create_index('ix_flash_sales_merchant', ['merchant_id', 'id'], unique=False)
+        batch_op.create_index('ix_flash_sales_variant', ['variant_id', 'region_code', 'ends_at'], unique=False)
+
     op.create_table('fulfilment_enrolments',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
@@ -631,6 +673,7 @@ def upgrade() -> None:
     sa.Column('tax_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('total_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tax_included', sa.Boolean(), nullable=False),
+    sa.Column('discount_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=False),
     sa.Column('refunded_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ship_to', sa.JSON(), nullable=False),
     sa.Column('source_video_id', sa.String(length=40), nullable=True),
@@ -829,6 +872,43 @@ def upgrade() -> None:
         batch_op.create_index('ix_videos_state_published', ['state', 'published_at'], unique=False)
         batch_op.create_index('ix_videos_uploader', ['uploader_id'], unique=False)
 
+    op.create_table('vouchers',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=True),
+    sa.Column('funded_by', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('percent_bp', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('min_spend_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('region_code', sa.String(length=2), nullable=True),
+    sa.Column('starts_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('per_user_limit', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('max_uses', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('used_count', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by', sa.String(length=40), nullable=True),
+    sa.Column('end_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint("(kind = 'percent' AND percent_bp > 0 AND percent_bp <= 10000) OR (kind = 'fixed' AND amount > 0 AND currency IS NOT NULL)", name=op.f('ck_vouchers_value')),
+    sa.CheckConstraint("funded_by IN ('merchant', 'platform')", name=op.f('ck_vouchers_funded_by')),
+    sa.CheckConstraint("kind IN ('percent', 'fixed')", name=op.f('ck_vouchers_kind')),
+    sa.CheckConstraint("status IN ('active', 'ended')", name=op.f('ck_vouchers_status')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_vouchers_window')),
+    sa.CheckConstraint('min_spend_amount >= 0 AND per_user_limit >= 1', name=op.f('ck_vouchers_limits')),
+    sa.CheckConstraint('used_count >= 0 AND (max_uses IS NULL OR used_count <= max_uses)', name=op.f('ck_vouchers_uses')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_vouchers_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vouchers')),
+    sa.UniqueConstraint('code', name=op.f('uq_vouchers_code'))
+    )
+    with op.batch_alter_table('vouchers', schema=None) as batch_op:
+        batch_op.create_index('ix_vouchers_merchant', ['merchant_id', 'id'], unique=False)
+
     op.create_table('warehouses',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
@@ -914,6 +994,22 @@ def upgrade() -> None:
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index('ix_comments_parent', ['parent_id'], unique=False)
         batch_op.create_index('ix_comments_video', ['video_id', 'id'], unique=False)
+
+    op.create_table('flash_sale_claims',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('sale_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('quantity', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('released_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_flash_sale_claims_quantity')),
+    sa.ForeignKeyConstraint(['sale_id'], ['flash_sales.id'], name=op.f('fk_flash_sale_claims_sale_id_flash_sales'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flash_sale_claims'))
+    )
+    with op.batch_alter_table('flash_sale_claims', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_flash_sale_claims_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_flash_sale_claims_sale_id'), ['sale_id'], unique=False)
 
     op.create_table('live_rooms',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -1125,6 +1221,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('video_products', schema=None) as batch_op:
         batch_op.create_index('ix_video_products_product', ['product_id'], unique=False)
+
+    op.create_table('voucher_redemptions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('voucher_id', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('checkout_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('funded_by', sa.String(length=8), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('released_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('release_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_voucher_redemptions_amount')),
+    sa.ForeignKeyConstraint(['voucher_id'], ['vouchers.id'], name=op.f('fk_voucher_redemptions_voucher_id_vouchers'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_redemptions'))
+    )
+    with op.batch_alter_table('voucher_redemptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_voucher_redemptions_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_voucher_redemptions_voucher_user', ['voucher_id', 'user_id'], unique=False)
 
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1338,6 +1456,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_webhook_deliveries_due')
 
     op.drop_table('webhook_deliveries')
+    with op.batch_alter_table('voucher_redemptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_voucher_redemptions_voucher_user')
+        batch_op.drop_index(batch_op.f('ix_voucher_redemptions_order_id'))
+
+    op.drop_table('voucher_redemptions')
     with op.batch_alter_table('video_products', schema=None) as batch_op:
         batch_op.drop_index('ix_video_products_product')
 
@@ -1386,6 +1509,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_live_rooms_host')
 
     op.drop_table('live_rooms')
+    with op.batch_alter_table('flash_sale_claims', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_flash_sale_claims_sale_id'))
+        batch_op.drop_index(batch_op.f('ix_flash_sale_claims_order_id'))
+
+    op.drop_table('flash_sale_claims')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index('ix_comments_video')
         batch_op.drop_index('ix_comments_parent')
@@ -1404,6 +1532,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_warehouses_merchant_id'))
 
     op.drop_table('warehouses')
+    with op.batch_alter_table('vouchers', schema=None) as batch_op:
+        batch_op.drop_index('ix_vouchers_merchant')
+
+    op.drop_table('vouchers')
     with op.batch_alter_table('videos', schema=None) as batch_op:
         batch_op.drop_index('ix_videos_uploader')
         batch_op.drop_index('ix_videos_state_published')
@@ -1463,6 +1595,11 @@ def downgrade() -> None:
     op.drop_table('ledger_lines')
     op.drop_table('idempotency_keys')
     op.drop_table('fulfilment_enrolments')
+    with op.batch_alter_table('flash_sales', schema=None) as batch_op:
+        batch_op.drop_index('ix_flash_sales_variant')
+        batch_op.drop_index('ix_flash_sales_merchant')
+
+    op.drop_table('flash_sales')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
 
@@ -1503,6 +1640,10 @@ def downgrade() -> None:
 
     op.drop_table('stock_movements')
     op.drop_table('psp_events')
+    with op.batch_alter_table('price_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_price_history_variant')
+
+    op.drop_table('price_history')
     op.drop_table('organisations')
     with op.batch_alter_table('moderation_decisions', schema=None) as batch_op:
         batch_op.drop_index('ix_moderation_decisions_target')
