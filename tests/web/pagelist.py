@@ -45,6 +45,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("seller-products", "/seller/{merchant_id}/products", "merchant"),
     ("seller-product", "/seller/{merchant_id}/products/{product_id}", "merchant"),
     ("seller-orders", "/seller/{merchant_id}/orders", "merchant"),
+    ("seller-returns", "/seller/{merchant_id}/returns?status=", "merchant"),
     ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
     # creator studio
     ("studio", "/studio", "creator"),

@@ -303,3 +303,27 @@ def returns_per_product(session: Session, product_ids: list[str]) -> dict[str, i
         .group_by(ReturnLine.product_id)
     )
     return {pid: int(n) for pid, n in session.execute(stmt).all()}
+
+
+def returnable(session: Session, principal: Principal, order_id: str) -> dict[str, tuple[int, datetime]]:
+    """Per variant of the shopper's order: units that may still be returned and until when (only lines
+    whose window is still open and that have units left)."""
+    order = order_store.get_for_user(session, principal.user_id, order_id)
+    if order.status in ("awaiting_payment", "cancelled", "refunded"):
+        return {}
+    lines = order_store.lines_of(session, [order.id])[order.id]
+    delivered = _delivered(session, order, lines)
+    returned = _already_returned(session, order.id)
+    window = timedelta(days=commerce.return_window_days(order.region_code))
+    now = utcnow()
+    out = {}
+    for variant_id, (units, at) in delivered.items():
+        left = units - returned.get(variant_id, 0)
+        if left > 0 and at + window >= now:
+            out[variant_id] = (left, at + window)
+    return out
+
+
+def for_shopper(session: Session, principal: Principal, order_id: str) -> list[ReturnRequest]:
+    order_store.get_for_user(session, principal.user_id, order_id)
+    return for_order(session, order_id)

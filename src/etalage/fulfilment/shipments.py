@@ -313,3 +313,26 @@ def delivered_at_by_variant(session: Session, order_id: str) -> dict[str, dateti
         .group_by(ShipmentLine.variant_id)
     )
     return {v: at for v, at in session.execute(stmt).all() if at is not None}
+
+
+def shipments_for_orders(session: Session, order_ids: list[str]) -> dict[str, list[Shipment]]:
+    """Parcels of several orders at once (a page of orders); the caller has checked access to them."""
+    out: dict[str, list[Shipment]] = defaultdict(list)
+    if order_ids:
+        stmt = select(Shipment).where(Shipment.order_id.in_(order_ids)).order_by(Shipment.id)
+        for s in session.scalars(stmt):
+            out[s.order_id].append(s)
+    return out
+
+
+def deliver_all(
+    session: Session, principal: Principal, merchant_id: str, order_id: str, *, reason: str
+) -> int:
+    """Record delivery of every parcel of the order still on its way (the seller center's one button).
+    Returns how many parcels; 0 when the order has none (it is then moved by hand, as before parcels)."""
+    require_merchant(principal, merchant_id, write=True)
+    order_store.get_for_merchant(session, merchant_id, order_id)
+    pending = [s for s in shipments_of_order(session, order_id) if s.status == "shipped"]
+    for s in pending:
+        merchant_delivered(session, principal, merchant_id, s.id, reason=reason, at=None)
+    return len(pending)

@@ -23,6 +23,7 @@ from etalage.web.routes_report import router as report_router
 from etalage.web.routes_seller import router as seller_router
 from etalage.web.routes_seller_catalog import router as seller_catalog_router
 from etalage.web.routes_seller_orders import router as seller_orders_router
+from etalage.web.routes_seller_returns import router as seller_returns_router
 from etalage.web.routes_seller_settings import router as seller_settings_router
 from etalage.web.routes_shop import router as shop_router
 from etalage.web.routes_studio import router as studio_router
@@ -64,6 +65,7 @@ for sub in (
     live_router,
     seller_catalog_router,
     seller_orders_router,
+    seller_returns_router,
     seller_settings_router,
     seller_router,
     studio_router,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
+from etalage.core.errors import Conflict, InvalidInput
 from etalage.core.pagination import PageParams
 from etalage.web import i18n
 from etalage.web.i18n import N_
@@ -77,7 +78,7 @@ def orders_page(ctx: ShopperPage, cursor: str | None = None) -> Response:
 
 
 @router.get("/orders/{order_id}")
-def order_page(ctx: ShopperPage, order_id: str, cancelled: bool = False) -> Response:
+def order_page(ctx: ShopperPage, order_id: str, cancelled: bool = False, done: str | None = None) -> Response:
     from etalage.commerce import orders as order_store
     from etalage.commerce.order_states import SHOPPER_CANCELLABLE
     from etalage.commerce.views import order_detail
@@ -95,12 +96,103 @@ def order_page(ctx: ShopperPage, order_id: str, cancelled: bool = False) -> Resp
         can_cancel=detail.status in SHOPPER_CANCELLABLE,
         cancel_key=secrets.token_urlsafe(18),
         cancelled=cancelled,
+        **after_sale(ctx, detail),
+        notice=AFTER_SALE_NOTICES.get(done or ""),
+        failed=done in ("return-error", "received-error"),
     )
 
 
+AFTER_SALE_NOTICES = {
+    "received": N_("Thanks: the parcel is marked as delivered."),
+    "received-error": N_("That did not work: the parcel may be marked already."),
+    "returned": N_("Your return request is sent to the shop. You will see its answer here."),
+    "return-error": N_("That return cannot be requested: check the quantities and the return period."),
+}
+RETURN_LABELS = {
+    "requested": N_("Requested: waiting for the shop"),
+    "approved": N_("Approved: send the items back"),
+    "rejected": N_("Rejected"),
+    "received": N_("Received by the shop: refund on its way"),
+    "refunded": N_("Refunded"),
+}
+
+
 def shipments_of(ctx: PageCtx, order_id: str) -> list[dict[str, Any]]:
-    """Parcels with their carrier and tracking number (the fulfilment domain, once it exists)."""
-    return []
+    """Parcels with their carrier and tracking number (the fulfilment domain, when installed)."""
+    try:
+        from etalage.fulfilment import shipments
+        from etalage.fulfilment.views import tracking_url
+    except ImportError:
+        return []
+    return [
+        {"id": s.id, "carrier": s.carrier, "tracking_number": s.tracking_number, "status": s.status,
+         "url": tracking_url(s.carrier, s.tracking_number), "shipped_at": s.shipped_at, "delivered_at": s.delivered_at}
+        for s in shipments.for_shopper(ctx.db, ctx.principal, order_id)  # type: ignore[arg-type]
+    ]  # fmt: skip
+
+
+def after_sale(ctx: PageCtx, detail: Any) -> dict[str, Any]:
+    """What the order page shows after delivery: returns asked for, and what may still be returned."""
+    try:
+        from etalage.fulfilment import returns
+    except ImportError:
+        return {"returns": [], "returnable": [], "return_key": ""}
+    titles = {ln.variant_id: ln.title for ln in detail.lines}
+    asked = returns.for_shopper(ctx.db, ctx.principal, detail.id)  # type: ignore[arg-type]
+    lines = returns.lines_of(ctx.db, [r.id for r in asked])
+    shown = [
+        {"id": r.id, "status": r.status, "label": RETURN_LABELS.get(r.status, r.status), "reason": r.reason,
+         "decision_reason": r.decision_reason, "created_at": r.created_at,
+         "value": i18n.money(r.value_amount, r.currency, ctx.lang),
+         "refund": i18n.money(r.refund_amount, r.currency, ctx.lang) if r.refund_amount else None,
+         "lines": [(ln.quantity, titles.get(ln.variant_id, ln.variant_id)) for ln in lines[r.id]]}
+        for r in asked
+    ]  # fmt: skip
+    open_lines = returns.returnable(ctx.db, ctx.principal, detail.id)  # type: ignore[arg-type]
+    returnable = [
+        {"variant_id": v, "title": titles.get(v, v), "units": units, "until": until}
+        for v, (units, until) in open_lines.items()
+    ]
+    return {"returns": shown, "returnable": returnable, "return_key": secrets.token_urlsafe(18)}
+
+
+@router.post("/orders/{order_id}/shipments/{shipment_id}/received")
+def parcel_received(ctx: ShopperPage, order_id: str, shipment_id: str, form: Form) -> Response:
+    from etalage.fulfilment import shipments
+
+    try:
+        with ctx.db.begin_nested():
+            shipments.shopper_received(ctx.db, ctx.principal, shipment_id)  # type: ignore[arg-type]
+    except Conflict:
+        return redirect(ctx, f"/orders/{order_id}?done=received-error")
+    return redirect(ctx, f"/orders/{order_id}?done=received")
+
+
+@router.post("/orders/{order_id}/returns")
+def request_return(ctx: ShopperPage, order_id: str, form: Form) -> Response:
+    """The return form: a quantity per line (0 = keep), and why."""
+    from etalage.commerce import idempotency
+    from etalage.fulfilment import service
+
+    lines = []
+    for name, value in form.multi_items():
+        if name.startswith("qty_") and str(value).strip() not in ("", "0"):
+            try:
+                qty = int(str(value))
+            except ValueError:
+                return redirect(ctx, f"/orders/{order_id}?done=return-error")
+            lines.append((name[4:][:40], qty))
+    reason = str(form.get("reason", "")).strip()[:500]
+    if not lines or len(reason) < 3 or any(not 0 < q <= 10_000 for _, q in lines):
+        return redirect(ctx, f"/orders/{order_id}?done=return-error")
+    key = str(form.get("idempotency_key", ""))[:64] or None
+    fp = idempotency.fingerprint(f"return:{order_id}", {"lines": lines, "reason": reason})
+    try:
+        with ctx.db.begin_nested():
+            service.request_return(ctx.db, ctx.principal, order_id, lines, reason, key=key, fp=fp)  # type: ignore[arg-type]
+    except (Conflict, InvalidInput):
+        return redirect(ctx, f"/orders/{order_id}?done=return-error")
+    return redirect(ctx, f"/orders/{order_id}?done=returned")
 
 
 @router.post("/orders/{order_id}/cancel")

@@ -1,4 +1,8 @@
-"""Seller center: orders to fulfil, with their next steps (prepare, ship with tracking, deliver)."""
+"""Seller center: orders to fulfil, with their next steps (prepare, ship with tracking, deliver).
+
+Shipping goes through the fulfilment domain: the ship form records a parcel with every unit still to ship
+(carrier and tracking number), which moves the order to shipped; "Mark delivered" records delivery of its
+parcels. Units the platform holds in its own centre are shipped by platform staff, not from this form."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from etalage.core.errors import Conflict, InvalidInput
+from etalage.core.errors import Conflict, Forbidden, InvalidInput
 from etalage.core.pagination import PageParams
 from etalage.web import i18n
 from etalage.web.i18n import N_
@@ -37,11 +41,12 @@ NOTICES = {
     "delivered": N_("Marked as delivered."),
     "completed": N_("Order completed."),
     "error": N_("That did not work: the order may have moved on already."),
+    "platform": N_("The platform ships these units from its fulfilment centre."),
     "tracking": N_("Enter the carrier and the tracking number."),
 }
 
 
-def seller_order(ctx: PageCtx, order: Any) -> dict[str, Any]:
+def seller_order(ctx: PageCtx, order: Any, parcels: list[Any] | None = None) -> dict[str, Any]:
     ship = order.ship_to or {}
     return {
         "o": order,
@@ -50,6 +55,7 @@ def seller_order(ctx: PageCtx, order: Any) -> dict[str, Any]:
         "customer": f"{ship.get('recipient', '')}, {ship.get('postal_code', '')} {ship.get('city', '')}",
         "next": NEXT_STEP.get(order.status),
         "can_ship": order.status == "fulfilling",
+        "parcels": parcels or [],
     }
 
 
@@ -73,7 +79,8 @@ def orders_page(
         PageParams(cursor=cursor, limit=30),
         shown or None,  # type: ignore[arg-type]
     )
-    orders = [seller_order(ctx, o) for o in orders_out(ctx.db, rows, merchant_view=True)]
+    parcels = parcels_of(ctx, [o.id for o in rows])
+    orders = [seller_order(ctx, o, parcels.get(o.id)) for o in orders_out(ctx.db, rows, merchant_view=True)]
     return render(
         ctx, "seller/orders.html", orders=orders, filters=FILTERS, shown=shown, next_cursor=next_cursor,
         notice=NOTICES.get(done or ""), failed=done in ("error", "tracking"), carriers=CARRIERS,
@@ -86,7 +93,60 @@ CARRIERS = ["bpost", "PostNL", "DHL", "DPD", "GLS", "UPS", "La Poste", "Correos"
 
 def tracking_supported() -> bool:
     """Shipments with a carrier and tracking number belong to the fulfilment domain."""
-    return False
+    try:
+        from etalage.fulfilment import shipments  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parcels_of(ctx: PageCtx, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The parcels of a page of orders (already the merchant's), as the cards show them."""
+    if not tracking_supported():
+        return {}
+    from etalage.fulfilment import shipments
+    from etalage.fulfilment.views import tracking_url
+
+    found = shipments.shipments_for_orders(ctx.db, order_ids)
+    return {
+        oid: [
+            {"carrier": s.carrier, "tracking_number": s.tracking_number, "status": s.status,
+             "url": tracking_url(s.carrier, s.tracking_number), "by_platform": s.fulfilled_by == "platform"}
+            for s in rows
+        ]
+        for oid, rows in found.items()
+    }  # fmt: skip
+
+
+@router.post("/seller/{merchant_id}/orders/{order_id}/ship")
+def ship_order(ctx: MerchantPage, merchant_id: str, order_id: str, form: Form) -> Response:
+    """One parcel with every unit still to ship, under the carrier and tracking number given."""
+    from pydantic import ValidationError
+
+    from etalage.fulfilment import shipments
+    from etalage.fulfilment.schemas import ShipmentIn
+
+    back = f"/seller/{merchant_id}/orders?status={form.get('shown', 'paid')}"
+    try:
+        body = ShipmentIn(
+            carrier=str(form.get("carrier", ""))[:100],
+            tracking_number=str(form.get("tracking_number", ""))[:100],
+        )
+    except ValidationError:
+        return redirect(ctx, f"{back}&done=tracking")
+    try:
+        with ctx.db.begin_nested():
+            shipments.create_shipment(
+                ctx.db, ctx.principal, merchant_id, order_id,  # type: ignore[arg-type]
+                carrier=body.carrier, tracking_number=body.tracking_number, lines=None, fulfilled_by="merchant",
+            )  # fmt: skip
+    except Conflict as exc:
+        return redirect(
+            ctx, f"{back}&done={'platform' if exc.extra.get('shipped_by') == 'platform' else 'error'}"
+        )
+    except InvalidInput:
+        return redirect(ctx, f"{back}&done=tracking")
+    return redirect(ctx, f"{back}&done=shipped")
 
 
 @router.post("/seller/{merchant_id}/orders/{order_id}/step")
@@ -99,9 +159,19 @@ def order_step(ctx: MerchantPage, merchant_id: str, order_id: str, form: Form) -
         raise InvalidInput("No such step.")
     try:
         with ctx.db.begin_nested():
+            if to == "delivered" and tracking_supported() and _deliver_parcels(ctx, merchant_id, order_id):
+                return redirect(ctx, f"{back}&done={to}")
             manage.merchant_move(
                 ctx.db, ctx.principal, merchant_id, order_id, to, "recorded in the seller center"
             )  # type: ignore[arg-type]
-    except Conflict:
+    except (Conflict, Forbidden):
         return redirect(ctx, f"{back}&done=error")
     return redirect(ctx, f"{back}&done={to}")
+
+
+def _deliver_parcels(ctx: PageCtx, merchant_id: str, order_id: str) -> bool:
+    """An order that went out in parcels is delivered parcel by parcel; False when it has none."""
+    from etalage.fulfilment import shipments
+
+    reason = "delivered (recorded in the seller center)"
+    return shipments.deliver_all(ctx.db, ctx.principal, merchant_id, order_id, reason=reason) > 0  # type: ignore[arg-type]
