@@ -166,3 +166,6 @@ import tests.ledger.isolation_world  # noqa: E402,F401
 
 # Webhooks (endpoints, events): builders in tests/webhooks/isolation_world.py
 import tests.webhooks.isolation_world  # noqa: E402,F401
+
+# Affiliates (commissions): builders in tests/affiliates/isolation_world.py
+import tests.affiliates.isolation_world  # noqa: E402,F401

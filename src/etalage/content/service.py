@@ -9,6 +9,7 @@
     live_deal_for(session, room_id, variant_id) -> LiveDealInfo | None
     reserve_live_deal(session, room_id, variant_id, quantity) -> LiveDealInfo | None
     room_exists(session, room_id) -> bool
+    room_hosts(session, room_ids) -> dict[id, (host_user_id, merchant_id | None)]   (who earns from a room)
     moderation_subject(session, kind, id) -> dict | None  (a comment, live chat message or live room as a
         moderator sees it, any state: author, text/title, state, where; for compliance's queue and decisions)
     export_user_content(session, user_id) -> dict        (GDPR export: videos, comments, chat, reports)
@@ -55,6 +56,7 @@ __all__ = [
     "release_live_deal",
     "reserve_live_deal",
     "room_exists",
+    "room_hosts",
     "video_sentiment",
     "videos_exist",
 ]
@@ -197,6 +199,15 @@ def video_sentiment(session: Session, ids: Iterable[str]) -> dict[str, tuple[int
 
 def room_exists(session: Session, room_id: str) -> bool:
     return session.get(LiveRoom, room_id) is not None
+
+
+def room_hosts(session: Session, room_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """Each room's host and the merchant it was opened for (None: the host's own room), any state."""
+    wanted = list(set(room_ids))
+    rows = session.execute(
+        select(LiveRoom.id, LiveRoom.host_user_id, LiveRoom.merchant_id).where(LiveRoom.id.in_(wanted))
+    )
+    return {rid: (host, merchant) for rid, host, merchant in rows}
 
 
 def moderation_subject(session: Session, kind: str, subject_id: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 - Postings happen by themselves (``ledger.postings`` subscribes in-transaction to ``order.paid``,
   ``shipment.delivered``, ``order.status.changed`` and ``return.*``, and listens to refunds).
+- ``post_creator_commission`` / ``post_creator_payout``: affiliates' postings, in its transaction.
 - ``balances``, ``trial_balance``, ``run_payouts``, ``mark_paid`` (``ledger.payouts``); statements.
 - Bus events, in the transaction of the change: ``payout.created`` and ``payout.paid``
   {payout_id, merchant_id, amount, currency, period_start, period_end, status, reference}.
@@ -84,3 +85,33 @@ def order_entries(session: Session, principal: Principal, merchant_id: str, orde
     if not entries:
         raise NotFound(f"No ledger entries for order {order_id}.")
     return entries_out(session, entries)
+
+
+def post_creator_commission(
+    session: Session, source_key: str, *, merchant_id: str, order_id: str, currency: str, amount: int,
+    memo: str = "", actor: str = "system",
+) -> str | None:
+    """A creator's commission on an order: the merchant's payable goes to the creators' account
+    (``amount`` > 0 accrued, < 0 reversed), from pending until the order's release, then from available.
+    Idempotent per ``source_key``."""
+    from etalage.ledger import accounts as acc
+    from etalage.ledger.models import Settlement
+    from etalage.ledger.postings import post
+
+    st = session.get(Settlement, order_id)
+    account = acc.MERCHANT_AVAILABLE if st is not None and st.released_at is not None else acc.MERCHANT_PENDING
+    return post(session, source_key, "commission", currency,
+                [(account, merchant_id, amount), (acc.CREATOR_COMMISSIONS, None, -amount)],
+                merchant_id=merchant_id, order_id=order_id, memo=memo, actor=actor)  # fmt: skip
+
+
+def post_creator_payout(
+    session: Session, source_key: str, *, currency: str, amount: int, memo: str = "", actor: str = "system"
+) -> str | None:
+    """Commissions paid to a creator: out of the creators' account and the provider's balance."""
+    from etalage.ledger import accounts as acc
+    from etalage.ledger.postings import post
+
+    return post(session, source_key, "creator_payout", currency,
+                [(acc.CREATOR_COMMISSIONS, None, amount), (acc.PSP_CLEARING, None, -amount)],
+                memo=memo, actor=actor)  # fmt: skip

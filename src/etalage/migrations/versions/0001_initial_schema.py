@@ -32,6 +32,85 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('slug', name=op.f('uq_categories_slug'))
     )
+    op.create_table('commission_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('commission_id', sa.String(length=40), nullable=False),
+    sa.Column('source_key', sa.String(length=120), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('from_status', sa.String(length=12), nullable=True),
+    sa.Column('to_status', sa.String(length=12), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_events')),
+    sa.UniqueConstraint('source_key', name=op.f('uq_commission_events_source_key'))
+    )
+    with op.batch_alter_table('commission_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_events_commission_id'), ['commission_id'], unique=False)
+
+    op.create_table('commission_rate_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('from_bp', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('to_bp', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_rate_changes'))
+    )
+    with op.batch_alter_table('commission_rate_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_rate_changes_merchant_id'), ['merchant_id'], unique=False)
+
+    op.create_table('commission_rates',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('rate_bp', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('updated_by', sa.String(length=80), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('rate_bp >= 0 AND rate_bp <= 5000', name=op.f('ck_commission_rates_bounded')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_rates')),
+    sa.UniqueConstraint('merchant_id', 'product_id', name='uq_commission_rates_scope')
+    )
+    op.create_table('commissions',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('creator_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('source_id', sa.String(length=40), nullable=False),
+    sa.Column('video_id', sa.String(length=40), nullable=True),
+    sa.Column('live_room_id', sa.String(length=40), nullable=True),
+    sa.Column('region_code', sa.String(length=2), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('order_total_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('base_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rate_bp', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refunded_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reversed_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('returns_open', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('delivered_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('payable_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_reference', sa.String(length=120), nullable=True),
+    sa.Column('accrued_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'payable', 'paid', 'reversed')", name=op.f('ck_commissions_status')),
+    sa.CheckConstraint('amount >= 0 AND reversed_amount >= 0 AND reversed_amount <= amount', name=op.f('ck_commissions_amounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commissions')),
+    sa.UniqueConstraint('order_id', 'source_id', name='uq_commissions_order_source')
+    )
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.create_index('ix_commissions_creator', ['creator_id', 'id'], unique=False)
+        batch_op.create_index('ix_commissions_merchant', ['merchant_id', 'creator_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commissions_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commissions_payable_at'), ['payable_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commissions_video_id'), ['video_id'], unique=False)
+
     op.create_table('compliance_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('subject_kind', sa.String(length=16), nullable=False),
@@ -1715,3 +1794,20 @@ def downgrade() -> None:
     op.drop_table('compliance_events')
     op.drop_table('categories')
     # ### end Alembic commands ###
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commissions_video_id'))
+        batch_op.drop_index(batch_op.f('ix_commissions_payable_at'))
+        batch_op.drop_index(batch_op.f('ix_commissions_order_id'))
+        batch_op.drop_index('ix_commissions_merchant')
+        batch_op.drop_index('ix_commissions_creator')
+
+    op.drop_table('commissions')
+    op.drop_table('commission_rates')
+    with op.batch_alter_table('commission_rate_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_rate_changes_merchant_id'))
+
+    op.drop_table('commission_rate_changes')
+    with op.batch_alter_table('commission_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_events_commission_id'))
+
+    op.drop_table('commission_events')
