@@ -94,7 +94,6 @@ def test_a_restart_resumes_from_the_snapshot_plus_the_events_since(demo_world: D
     fs = get_feed_settings().model_copy(update={"learn_seconds": 0.05})
     restarted = FeedEngine(demo_world.db, settings.data_dir, fs, live.event_log)
     restarted.start()
-    loaded = restarted.state.model
     try:
         assert restarted.snapshot_offset == offset and restarted.state.model_version == manifest["version"]
         assert restarted.wait_caught_up(10)
@@ -104,8 +103,10 @@ def test_a_restart_resumes_from_the_snapshot_plus_the_events_since(demo_world: D
         likes = rates.values[F["like_share"], i] * rates.factor(now)
         saved_now = saved_likes * 2.0 ** (-(now - snap.counters["rates_t_ref"]) / rates.half_life)
         assert likes == pytest.approx(saved_now + len(shoppers), rel=1e-6)
-        model = wait_for(lambda: restarted.state.model if restarted.state.model is not loaded else None, 10)
-        assert float(model.pos_counts[model.item_index(video)]) > saved_model_count
+        # the learner folds them into a new serving copy (perhaps already before start() returned)
+        model = wait_for(lambda: (m := restarted.state.model) is not None
+                         and float(m.pos_counts[m.item_index(video)]) > saved_model_count and m, 10)  # fmt: skip
+        assert model, "the events since the snapshot did not reach the model"
         assert np.isfinite(model.score_history([model.item_index(video)])).all()
     finally:
         restarted.stop()

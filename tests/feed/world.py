@@ -92,9 +92,11 @@ class DemoWorld:
         self.send(user_id, events)
 
 
-def _empty(database: Any, settings: Any) -> None:
+def _empty(database: Any, settings: Any, engine: Any = None) -> None:
     from tests.conftest import _truncate_all
 
+    if engine is not None:
+        engine.served.flush()  # the served-page writer must not insert while the tables are emptied
     _truncate_all(database)
     shutil.rmtree(settings.data_dir / "models", ignore_errors=True)
     for suffix in ("", "-wal", "-shm"):  # the demo's own test-PSP store, rebuilt with the same ids
@@ -106,7 +108,8 @@ def demo_world(live_server, database, settings):  # type: ignore[no-untyped-def]
     from etalage import demo
     from etalage.demo import SCALES, DemoContext
 
-    _empty(database, settings)
+    engine = live_server.server.config.app.state.feed_engine
+    _empty(database, settings, engine)
     ctx = DemoContext(database, settings, SCALES["small"], random.Random(11),
                       Progress(console=Console(quiet=True)))  # fmt: skip
     for _order, _title, fn in demo._steps():
@@ -116,12 +119,11 @@ def demo_world(live_server, database, settings):  # type: ignore[no-untyped-def]
     from etalage.events import service as events
 
     events.stop_recent_histories()  # other test modules may have replaced the log file under the tail
-    engine = live_server.server.config.app.state.feed_engine
     engine.reload()
     assert engine.wait_caught_up(30)
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         yield DemoWorld(client, database, ctx.data, engine)
-    _empty(database, settings)
+    _empty(database, settings, engine)
     engine.reload()
 
 

@@ -5,6 +5,10 @@ newest events of the most recently active users; it starts by loading the last `
 log. "Recent" is meant literally: a user idle for longer than the warm-up window has no in-session
 history, which is what in-session interest needs. Lag is the log's wake-up time: immediate for appends
 in this process, ~10 ms for other processes on the embedded log, JetStream's delivery time on NATS.
+
+Read-your-writes: the ingest API tells the history the offsets it appended (``note_appended``), and
+``recent`` waits (briefly) until the tail has read that far, so the page asked for right after a POST
+of events always sees them, however busy the tail's thread is.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class RecentHistory:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._caught_up = threading.Event()
+        self._progress = threading.Condition()
+        self._appended = 0  # the highest offset this process knows was appended (read-your-writes)
 
     @property
     def position(self) -> int:
@@ -67,7 +73,9 @@ class RecentHistory:
                 continue
             if batch:
                 self._add(batch)
-                self._next = batch[-1].offset + 1
+                with self._progress:
+                    self._next = batch[-1].offset + 1
+                    self._progress.notify_all()
             if len(batch) < 5000:
                 self._caught_up.set()
 
@@ -85,8 +93,17 @@ class RecentHistory:
                     users.move_to_end(key)
                 ring.append(event)
 
-    def recent(self, user_key: str, limit: int = 50) -> list[StoredEvent]:
-        """The user's newest events, newest first."""
+    def note_appended(self, offset: int) -> None:
+        """``offset`` is in the log (appended by this process): ``recent`` answers only once it is read."""
+        with self._progress:
+            self._appended = max(self._appended, offset)
+
+    def recent(self, user_key: str, limit: int = 50, *, wait: float = 0.5) -> list[StoredEvent]:
+        """The user's newest events, newest first, including every event noted as appended (waiting up to
+        ``wait`` s for the tail to read them; after that, what it has)."""
+        if self._next <= self._appended and self._thread is not None:
+            with self._progress:
+                self._progress.wait_for(lambda: self._next > self._appended or self._stop.is_set(), wait)
         with self._lock:
             ring = self._users.get(user_key)
             if not ring:

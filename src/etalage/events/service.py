@@ -50,6 +50,10 @@ def notify_appended(log: EventLog, results: list[Appended]) -> None:
     """Tell in-process (and, with Redis, other processes') listeners that the log grew."""
     stored = [r.offset for r in results if not r.duplicate and r.offset is not None]
     if stored:
+        with _histories_lock:
+            history = _histories.get(id(log))
+        if history is not None and history.log is log:
+            history.note_appended(max(stored))  # the next recent_events of this process sees them
         bus.publish_now(
             APPENDED_TOPIC,
             {"log": log.name, "first_offset": min(stored), "last_offset": max(stored), "count": len(stored)},
@@ -70,7 +74,9 @@ def recent_history(log: EventLog | None = None) -> RecentHistory:
     log = log or event_log()
     with _histories_lock:
         history = _histories.get(id(log))
-        if history is None:
+        if history is None or history.log is not log:  # an id can be reused once a log is gone
+            if history is not None:
+                history.stop()
             history = _histories[id(log)] = RecentHistory(log)
     return history.start()
 

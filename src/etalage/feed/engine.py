@@ -70,6 +70,7 @@ class FeedEngine:
         self.user_region: LRU = LRU(200_000)  # pseudonym -> region of their last feed request
         self._dirty: dict[str, set[str]] = {"videos": set(), "products": set(), "rooms": set()}
         self._dirty_lock = threading.Lock()
+        self._apply_lock = threading.RLock()  # catalogue changes are applied by one thread at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,6 +201,23 @@ class FeedEngine:
         elif topic == MODEL_PUBLISHED:
             self.learner.reload.set()
 
+    def settle(self) -> None:
+        """Videos and live rooms published in this process are in the very next page: a request that finds
+        some not applied yet applies them itself (the refresh thread batches everything else)."""
+        if self._dirty["videos"] or self._dirty["rooms"]:
+            with self._apply_lock:
+                self.apply_dirty()
+
+    def resync(self) -> None:
+        """Align with the database now (what the refresh thread does every ``refresh_seconds``), and forget
+        cached cards and pages: for tests that empty the database under a running server."""
+        with self._apply_lock:
+            for cache in (self.cards, self.viewers, self.chains):
+                cache.clear()
+            self.reconcile()
+            self.apply_dirty()
+            self.rebuild_lists()
+
     def apply_dirty(self) -> None:
         with self._dirty_lock:
             videos, products, rooms = (
@@ -276,23 +294,23 @@ class FeedEngine:
         self.state = replace(self.state, lists=built, heads=counts, creator_impressions=creator_impressions)
 
     def _refresh_loop(self) -> None:
-        last_full = time.monotonic()
-        last_lists = time.monotonic()
+        last_full = last_lists = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(0.25)
             self._wake.clear()
             try:
-                self.apply_dirty()
-                if time.monotonic() - last_full >= self.fs.refresh_seconds:
-                    last_full = time.monotonic()
-                    self.reconcile()
-                    self.refresh_quality()
-                if (
-                    time.monotonic() - last_lists >= LISTS_SECONDS
-                    or self.index.version != self._lists_version
-                ):
-                    last_lists = time.monotonic()
-                    self.rebuild_lists()
+                with self._apply_lock:
+                    self.apply_dirty()
+                    if time.monotonic() - last_full >= self.fs.refresh_seconds:
+                        last_full = time.monotonic()
+                        self.reconcile()
+                        self.refresh_quality()
+                    if (
+                        time.monotonic() - last_lists >= LISTS_SECONDS
+                        or self.index.version != self._lists_version
+                    ):
+                        last_lists = time.monotonic()
+                        self.rebuild_lists()
             except Exception:
                 log.exception("feed refresh failed; retrying")
                 self._stop.wait(2.0)

@@ -138,6 +138,7 @@ def _product(engine: FeedEngine, pid: str, region: str) -> dict[str, Any] | None
 def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *, mode: str | None,
                region: str | None, cursor: str | None, limit: int, secret: str) -> dict[str, Any]:  # fmt: skip
     started = time.perf_counter()
+    engine.settle()
     pseudonym = viewer.pseudonym if viewer is not None else None
     stored, follows, hidden = viewer_state(engine, session, pseudonym) if pseudonym else (None, [], [])
     mode, reason, region = resolve(viewer, stored, mode, region, engine.fs.default_region)
