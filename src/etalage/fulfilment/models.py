@@ -22,6 +22,7 @@ class Shipment(Base):
     id: Mapped[str] = IdColumn("shp")
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(40), index=True)  # the order's shopper (exports, erasure)
     fulfilled_by: Mapped[str] = mapped_column(String(16), default="merchant")  # merchant|platform
     carrier: Mapped[str] = mapped_column(String(50))
     tracking_number: Mapped[str] = mapped_column(String(64))

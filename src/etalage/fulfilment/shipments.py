@@ -152,6 +152,7 @@ def create_shipment(
     shipment = Shipment(
         order_id=order.id,
         merchant_id=merchant_id,
+        user_id=order.user_id,
         fulfilled_by=kind,
         carrier=carrier,
         tracking_number=tracking_number,

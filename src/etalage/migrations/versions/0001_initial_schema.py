@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 11:48:09.463852
+Create Date: 2026-11-24 11:54:33.249987
 """
 
 from __future__ import annotations
@@ -1258,6 +1258,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('order_id', sa.String(length=40), nullable=False),
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
     sa.Column('fulfilled_by', sa.String(length=16), nullable=False),
     sa.Column('carrier', sa.String(length=50), nullable=False),
     sa.Column('tracking_number', sa.String(length=64), nullable=False),
@@ -1274,6 +1275,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.create_index('ix_shipments_merchant', ['merchant_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shipments_user_id'), ['user_id'], unique=False)
 
     op.create_table('video_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1549,6 +1551,7 @@ def downgrade() -> None:
 
     op.drop_table('video_events')
     with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipments_user_id'))
         batch_op.drop_index('ix_shipments_merchant')
 
     op.drop_table('shipments')
@@ -1792,8 +1795,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_compliance_events_subject')
 
     op.drop_table('compliance_events')
-    op.drop_table('categories')
-    # ### end Alembic commands ###
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_commissions_video_id'))
         batch_op.drop_index(batch_op.f('ix_commissions_payable_at'))
@@ -1811,3 +1812,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_commission_events_commission_id'))
 
     op.drop_table('commission_events')
+    op.drop_table('categories')
+    # ### end Alembic commands ###
