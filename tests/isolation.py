@@ -152,6 +152,9 @@ def _feed(world: World) -> None:
     world.own("item_id", page["items"][0]["id"] if page["items"] else "vid_01M8000000000000000000000A", private=False)
 
 
+# Affiliates (commissions): builders in tests/affiliates/isolation_world.py
+import tests.affiliates.isolation_world  # noqa: E402,F401
+
 # Buying (merchants, catalog, inventory, commerce, payments): builders in tests/commerce/isolation_world.py
 import tests.commerce.isolation_world  # noqa: E402,F401
 
@@ -166,6 +169,3 @@ import tests.ledger.isolation_world  # noqa: E402,F401
 
 # Webhooks (endpoints, events): builders in tests/webhooks/isolation_world.py
 import tests.webhooks.isolation_world  # noqa: E402,F401
-
-# Affiliates (commissions): builders in tests/affiliates/isolation_world.py
-import tests.affiliates.isolation_world  # noqa: E402,F401

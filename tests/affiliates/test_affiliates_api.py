@@ -43,7 +43,9 @@ def test_purchase_from_a_creators_video_accrues_then_refund_reverses_its_share(a
                 headers=merchant.headers)  # fmt: skip
     assert r.status_code == 200, r.text
     assert r.json()["merchant_rate_bp"] == 1500
-    assert r.json()["changes"][0]["reason"] == "launch offer" and r.json()["changes"][0]["actor"] == merchant.id
+    assert (
+        r.json()["changes"][0]["reason"] == "launch offer" and r.json()["changes"][0]["actor"] == merchant.id
+    )
 
     order = _buy_from(api, shopper, product, video, quantity=2)
     mine = api.get("/api/v1/me/commissions", headers=creator.headers).json()["items"]
@@ -90,7 +92,9 @@ def test_purchase_from_a_creators_video_accrues_then_refund_reverses_its_share(a
     pay = f"/api/v1/admin/creators/{creator.id}/commission-payments"
     assert api.post(pay, json={"reference": "SEPA-9"}, headers=merchant.headers).status_code == 403
     paid = api.post(pay, json={"reference": "SEPA-9"}, headers=admin.headers).json()
-    assert paid == [{"creator_id": creator.id, "currency": "EUR", "commissions": 1, "amount": c["net_amount"]}]
+    assert paid == [
+        {"creator_id": creator.id, "currency": "EUR", "commissions": 1, "amount": c["net_amount"]}
+    ]
     assert api.get(f"/api/v1/commissions/{c['id']}", headers=creator.headers).json()["status"] == "paid"
     tb = api.get("/api/v1/admin/ledger/trial-balance", headers=admin.headers).json()
     assert tb["balanced"] is True

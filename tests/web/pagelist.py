@@ -47,11 +47,13 @@ PAGES: list[tuple[str, str, str]] = [
     ("seller-orders", "/seller/{merchant_id}/orders", "merchant"),
     ("seller-returns", "/seller/{merchant_id}/returns?status=", "merchant"),
     ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
+    ("seller-creators", "/seller/{merchant_id}/creators", "merchant"),
     # creator studio
     ("studio", "/studio", "creator"),
     ("studio-upload", "/studio/upload", "creator"),
     ("studio-video", "/studio/videos/{video_id}", "creator"),
     ("studio-live", "/studio/live", "creator"),
+    ("studio-earnings", "/studio/earnings", "creator"),
     # moderation console
     ("moderation-cases", "/moderation/cases", "moderator"),
     ("moderation-case", "/moderation/cases/{case_id}", "moderator"),

@@ -34,7 +34,12 @@ from etalage.payments import refunds as payment_refunds
 from etalage.payments.refunds import RefundState
 
 log = logging.getLogger("etalage.affiliates")
-ACCRUED, REVERSED, PAYABLE, PAID = "commission.accrued", "commission.reversed", "commission.payable", "commission.paid"
+ACCRUED, REVERSED, PAYABLE, PAID = (
+    "commission.accrued",
+    "commission.reversed",
+    "commission.payable",
+    "commission.paid",
+)
 
 
 def _ledger() -> Any | None:
@@ -67,7 +72,9 @@ def _earners(session: Session, merchant_id: str, videos: set[str], rooms: set[st
 
     owners: dict[str, tuple[str | None, str | None]] = {}
     if videos:
-        owners.update({v.id: (v.creator_id, v.merchant_id) for v in content.get_videos(session, videos).values()})
+        owners.update(
+            {v.id: (v.creator_id, v.merchant_id) for v in content.get_videos(session, videos).values()}
+        )
     if rooms:
         owners.update(content.room_hosts(session, rooms))
     out: dict[str, str] = {}
@@ -83,8 +90,12 @@ def _earners(session: Session, merchant_id: str, videos: set[str], rooms: set[st
 
 
 def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
-    if not data.get("source_video_id") and not data.get("source_live_room_id") and not any(
-        it.get("source_video_id") or it.get("source_live_room_id") for it in data.get("items") or ()
+    if (
+        not data.get("source_video_id")
+        and not data.get("source_live_room_id")
+        and not any(
+            it.get("source_video_id") or it.get("source_live_room_id") for it in data.get("items") or ()
+        )
     ):
         return  # most orders: nothing to look up
     from etalage.commerce import sales
@@ -147,7 +158,11 @@ def on_refund(session: Session, refund: RefundState) -> None:
             continue
         refunded = min(c.order_total_amount, c.refunded_amount + refund.amount)
         # cumulative share, so several partial refunds add up to exactly the commission
-        total_back = c.amount if refunded >= c.order_total_amount else c.amount * refunded // max(c.order_total_amount, 1)
+        total_back = (
+            c.amount
+            if refunded >= c.order_total_amount
+            else c.amount * refunded // max(c.order_total_amount, 1)
+        )
         back = total_back - c.reversed_amount
         before = c.status
         c.refunded_amount, c.reversed_amount, c.updated_at = refunded, total_back, utcnow()
@@ -202,7 +217,15 @@ def make_payable_due(session: Session, now: datetime | None = None, limit: int =
     )
     for c in due:
         c.status, c.updated_at = "payable", utcnow()
-        _event(session, c, "payable", "pending", c.net_amount, "system", "delivered and the return window is over")
+        _event(
+            session,
+            c,
+            "payable",
+            "pending",
+            c.net_amount,
+            "system",
+            "delivered and the return window is over",
+        )
         bus.publish(session, PAYABLE, payload(c, c.net_amount))
     session.flush()
     return len(due)

@@ -76,7 +76,9 @@ def get_rates(merchant_id: str, principal: MerchantReader, session: DbSession) -
 @router.put("/merchants/{merchant_id}/commission-rates", response_model=RatesOut, tags=["merchants"])
 def set_rate(merchant_id: str, body: RateIn, principal: MerchantWriter, session: DbSession) -> RatesOut:
     """Set the creators' commission rate, merchant-wide or for one product (orders paid from now on)."""
-    rates.set_rate(session, principal, merchant_id, body.rate_bp, product_id=body.product_id, reason=body.reason)
+    rates.set_rate(
+        session, principal, merchant_id, body.rate_bp, product_id=body.product_id, reason=body.reason
+    )
     return service.rates_view(session, principal, merchant_id)
 
 

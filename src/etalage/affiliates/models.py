@@ -80,7 +80,9 @@ class Commission(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("order_id", "source_id", name="uq_commissions_order_source"),  # accrual is idempotent
+        UniqueConstraint(
+            "order_id", "source_id", name="uq_commissions_order_source"
+        ),  # accrual is idempotent
         Index("ix_commissions_creator", "creator_id", "id"),
         Index("ix_commissions_merchant", "merchant_id", "creator_id"),
         CheckConstraint(f"status IN {STATES}", name="status"),

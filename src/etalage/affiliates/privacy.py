@@ -16,9 +16,13 @@ from etalage.affiliates.models import Commission, CommissionRateChange
 
 
 def export_user_commissions(session: Session, user_id: str) -> dict[str, Any]:
-    earned = session.scalars(select(Commission).where(Commission.creator_id == user_id).order_by(Commission.id))
+    earned = session.scalars(
+        select(Commission).where(Commission.creator_id == user_id).order_by(Commission.id)
+    )
     changed = session.scalars(
-        select(CommissionRateChange).where(CommissionRateChange.actor == user_id).order_by(CommissionRateChange.id)
+        select(CommissionRateChange)
+        .where(CommissionRateChange.actor == user_id)
+        .order_by(CommissionRateChange.id)
     )
     return {
         "commissions": [

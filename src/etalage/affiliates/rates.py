@@ -50,7 +50,9 @@ def rate_rows(session: Session, principal: Principal, merchant_id: str) -> list[
     )
 
 
-def changes(session: Session, principal: Principal, merchant_id: str, limit: int = 50) -> list[CommissionRateChange]:
+def changes(
+    session: Session, principal: Principal, merchant_id: str, limit: int = 50
+) -> list[CommissionRateChange]:
     require_merchant(principal, merchant_id)
     return list(
         session.scalars(
@@ -83,7 +85,9 @@ def set_rate(
             raise InvalidInput(f"No product {product_id} in this shop.", field="product_id")
     key = product_id or ""
     row = session.scalar(
-        select(CommissionRate).where(CommissionRate.merchant_id == merchant_id, CommissionRate.product_id == key)
+        select(CommissionRate).where(
+            CommissionRate.merchant_id == merchant_id, CommissionRate.product_id == key
+        )
     )
     before = row.rate_bp if row is not None else None
     actor = principal.user_id

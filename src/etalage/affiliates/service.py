@@ -148,7 +148,9 @@ def merchant_liabilities(session: Session, principal: Principal, merchant_id: st
     return sorted(out, key=lambda r: (-(r.pending + r.payable + r.paid), r.creator_id))
 
 
-def video_commissions(session: Session, creator_id: str, video_ids: list[str]) -> dict[str, dict[str, TotalsRow]]:
+def video_commissions(
+    session: Session, creator_id: str, video_ids: list[str]
+) -> dict[str, dict[str, TotalsRow]]:
     """video id -> currency -> the creator's commission totals on it (the studio's figures)."""
     out: dict[str, dict[str, TotalsRow]] = {}
     if not video_ids:

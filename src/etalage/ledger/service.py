@@ -88,8 +88,15 @@ def order_entries(session: Session, principal: Principal, merchant_id: str, orde
 
 
 def post_creator_commission(
-    session: Session, source_key: str, *, merchant_id: str, order_id: str, currency: str, amount: int,
-    memo: str = "", actor: str = "system",
+    session: Session,
+    source_key: str,
+    *,
+    merchant_id: str,
+    order_id: str,
+    currency: str,
+    amount: int,
+    memo: str = "",
+    actor: str = "system",
 ) -> str | None:
     """A creator's commission on an order: the merchant's payable goes to the creators' account
     (``amount`` > 0 accrued, < 0 reversed), from pending until the order's release, then from available.
@@ -99,7 +106,8 @@ def post_creator_commission(
     from etalage.ledger.postings import post
 
     st = session.get(Settlement, order_id)
-    account = acc.MERCHANT_AVAILABLE if st is not None and st.released_at is not None else acc.MERCHANT_PENDING
+    released = st is not None and st.released_at is not None
+    account = acc.MERCHANT_AVAILABLE if released else acc.MERCHANT_PENDING
     return post(session, source_key, "commission", currency,
                 [(account, merchant_id, amount), (acc.CREATOR_COMMISSIONS, None, -amount)],
                 merchant_id=merchant_id, order_id=order_id, memo=memo, actor=actor)  # fmt: skip

@@ -22,6 +22,7 @@ from etalage.web.routes_privacy import router as privacy_router
 from etalage.web.routes_report import router as report_router
 from etalage.web.routes_seller import router as seller_router
 from etalage.web.routes_seller_catalog import router as seller_catalog_router
+from etalage.web.routes_seller_creators import router as seller_creators_router
 from etalage.web.routes_seller_orders import router as seller_orders_router
 from etalage.web.routes_seller_returns import router as seller_returns_router
 from etalage.web.routes_seller_settings import router as seller_settings_router
@@ -64,6 +65,7 @@ for sub in (
     decisions_router,
     live_router,
     seller_catalog_router,
+    seller_creators_router,
     seller_orders_router,
     seller_returns_router,
     seller_settings_router,

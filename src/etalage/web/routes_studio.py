@@ -28,6 +28,7 @@ STATE_LABELS = {
 SECTIONS = [
     ("videos", "/studio", N_("Videos"), "box"),
     ("upload", "/studio/upload", N_("Upload"), "upload"),
+    ("earnings", "/studio/earnings", N_("Earnings"), "chart"),
     ("live", "/studio/live", N_("Live"), "live"),
     ("decisions", "/me/decisions", N_("Moderation decisions"), "flag"),
 ]
@@ -71,8 +72,22 @@ def videos_page(ctx: CreatorPage, cursor: str | None = None) -> Response:
         Video.id,
         PageParams(cursor=cursor, limit=30),  # type: ignore[arg-type]
     )
+    from etalage.web import studio_stats
+
+    figures = studio_stats.video_figures(ctx.db, ctx.principal.user_id, [v.id for v in rows], ctx.lang)  # type: ignore[union-attr]
     return render(ctx, "studio/videos.html", **studio("videos", videos=[video_row(v) for v in rows],
-                                                      next_cursor=next_cursor))  # fmt: skip
+                                                      figures=figures, next_cursor=next_cursor))  # fmt: skip
+
+
+@router.get("/studio/earnings")
+def earnings_page(ctx: CreatorPage) -> Response:
+    from etalage.web import studio_stats
+
+    return render(
+        ctx,
+        "studio/earnings.html",
+        **studio("earnings", **studio_stats.earnings(ctx.db, ctx.principal, ctx.lang)),
+    )
 
 
 @router.get("/studio/upload")
@@ -120,8 +135,10 @@ def video_page(ctx: CreatorPage, video_id: str) -> Response:
 
 
 def video_stats(ctx: PageCtx, video_id: str) -> dict[str, Any] | None:
-    """Views, sales and commission of one video (the analytics and affiliates domains, once they exist)."""
-    return None
+    """Views, completion, orders, sales and commission (pending / payable / paid) of one of your videos."""
+    from etalage.web import studio_stats
+
+    return studio_stats.video_stats(ctx.db, ctx.principal.user_id, video_id, ctx.lang)  # type: ignore[union-attr]
 
 
 @router.post("/studio/videos/{video_id}/publish")
