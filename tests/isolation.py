@@ -167,5 +167,9 @@ import tests.fulfilment.isolation_world  # noqa: E402,F401
 # Ledger (payouts): builders in tests/ledger/isolation_world.py
 import tests.ledger.isolation_world  # noqa: E402,F401
 
+# Promotions (vouchers, flash sales) and reviews: builders in tests/promotions|reviews/isolation_world.py
+import tests.promotions.isolation_world  # noqa: E402,F401
+import tests.reviews.isolation_world  # noqa: E402,F401
+
 # Webhooks (endpoints, events): builders in tests/webhooks/isolation_world.py
 import tests.webhooks.isolation_world  # noqa: E402,F401

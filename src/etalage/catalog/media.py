@@ -37,10 +37,9 @@ def save_jpeg(image: Image.Image, path: Path, *, quality: int = 85) -> None:
     tmp.replace(path)  # atomic: a half-written image is never served
 
 
-def add_image(
-    session: Session, principal: Principal, merchant_id: str, product_id: str, data: bytes, alt: str
-) -> ProductMedia:
-    product = _own_product(session, principal, merchant_id, product_id, write=True)
+def decode_image(data: bytes) -> Image.Image:
+    """An uploaded image decoded and checked (size, format, sides), as RGB and at most STORED_SIDE px; for
+    any domain that stores pictures (product images, review photos)."""
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge(f"Images may be at most {MAX_IMAGE_BYTES // 1024 // 1024} MB.")
     try:
@@ -57,6 +56,14 @@ def add_image(
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InvalidInput("The file is not an image we can read.", field="file") from exc
     image.thumbnail((STORED_SIDE, STORED_SIDE))
+    return image
+
+
+def add_image(
+    session: Session, principal: Principal, merchant_id: str, product_id: str, data: bytes, alt: str
+) -> ProductMedia:
+    product = _own_product(session, principal, merchant_id, product_id, write=True)
+    image = decode_image(data)
     media_id = new_id("med")
     path = relpath(product.id, media_id)
     save_jpeg(image, get_settings().media_dir / path)

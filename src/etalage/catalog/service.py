@@ -405,6 +405,11 @@ def checkout_items(session: Session, variant_ids: list[str], region_code: str) -
     return out
 
 
+def product_ids_of_merchant(session: Session, merchant_id: str) -> list[str]:
+    """Every product id of a merchant, any status (quality signals per shop)."""
+    return list(session.scalars(select(Product.id).where(Product.merchant_id == merchant_id)))
+
+
 def variant_owner(session: Session, variant_id: str) -> tuple[str, str] | None:
     """(product_id, merchant_id) of a variant, or None."""
     row = session.execute(

@@ -5,6 +5,7 @@
 - ``transition(session, order, to, actor=, reason=)`` (``commerce.orders``): the order state machine.
 - ``return_window_days(code)``: how long after delivery goods may be returned in a region.
 - ``orders_per_product(session, product_ids)``: paid orders containing each product (quality signals).
+- ``purchased_lines(session, user_id, order_id)``: a shopper's order lines with the order's status (reviews).
 - Bus events after commit: ``order.paid`` {order_id, user_id, merchant_id, region, source_video_id,
   source_live_room_id, items: [{product_id, variant_id, quantity, unit_amount, currency, source_video_id,
   source_live_room_id}], paid_at} and ``order.status.changed`` {order_id, merchant_id, from, to}.
@@ -12,12 +13,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from etalage.commerce.checkout import CheckoutRequest, LineIn, Outcome, current, place_order, replay
 from etalage.commerce.launch import is_launched, launched_codes
-from etalage.commerce.models import Order, OrderLine
+from etalage.commerce.models import Order, OrderEvent, OrderLine
 from etalage.commerce.orders import ORDER_CHANGED, ORDER_PAID, get_for_user, transition
 from etalage.commerce.regions import REGIONS, region
 
@@ -50,6 +53,43 @@ def return_window_days(code: str) -> int:
     return region(code).return_window_days
 
 
+@dataclass(frozen=True)
+class PurchasedLine:
+    line_id: int
+    order_id: str
+    product_id: str
+    variant_id: str
+    title: str
+    merchant_id: str
+    order_status: str
+    ever_delivered: bool  # the order reached delivered at some point (refunds may have followed)
+
+
+def purchased_lines(session: Session, user_id: str, order_id: str) -> list[PurchasedLine]:
+    """The lines of one of ``user_id``'s orders (empty if the order is not theirs), for verified reviews."""
+    order = session.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        return []
+    reached = select(OrderEvent.id).where(
+        OrderEvent.order_id == order_id, OrderEvent.to_status == "delivered"
+    )
+    delivered = order.status in ("delivered", "completed") or session.scalar(reached.limit(1)) is not None
+    rows = session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    return [
+        PurchasedLine(
+            ln.id,
+            order_id,
+            ln.product_id,
+            ln.variant_id,
+            ln.title,
+            order.merchant_id,
+            order.status,
+            delivered,
+        )  # fmt: skip
+        for ln in rows
+    ]
+
+
 def orders_per_product(session: Session, product_ids: list[str]) -> dict[str, int]:
     """How many orders that were paid (whatever happened to them since) contain each product."""
     if not product_ids:
@@ -64,3 +104,4 @@ def orders_per_product(session: Session, product_ids: list[str]) -> dict[str, in
         .group_by(OrderLine.product_id)
     ).all()
     return {pid: int(n) for pid, n in rows}
+

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 11:54:33.249987
+Create Date: 2026-11-24 12:01:19.943654
 """
 
 from __future__ import annotations
@@ -856,6 +856,35 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_pseudonyms')),
     sa.UniqueConstraint('key', name=op.f('uq_pseudonyms_key'))
     )
+    op.create_table('reviews',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('variant_id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('order_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=True),
+    sa.Column('author_name', sa.String(length=100), nullable=False),
+    sa.Column('rating', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reply_text', sa.Text(), nullable=True),
+    sa.Column('reply_by', sa.String(length=40), nullable=True),
+    sa.Column('replied_at', etalage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reports', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('published', 'removed')", name=op.f('ck_reviews_status')),
+    sa.CheckConstraint('rating >= 1 AND rating <= 5', name=op.f('ck_reviews_rating')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['organisations.id'], name=op.f('fk_reviews_merchant_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reviews_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
+    sa.UniqueConstraint('order_line_id', name=op.f('uq_reviews_order_line_id'))
+    )
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.create_index('ix_reviews_merchant', ['merchant_id', 'id'], unique=False)
+        batch_op.create_index('ix_reviews_product', ['product_id', 'status', 'id'], unique=False)
+
     op.create_table('shipping_rates',
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
     sa.Column('region_code', sa.String(length=2), nullable=False),
@@ -1254,6 +1283,43 @@ def upgrade() -> None:
         batch_op.create_index('ix_returns_order', ['order_id'], unique=False)
         batch_op.create_index('ix_returns_user', ['user_id', 'id'], unique=False)
 
+    op.create_table('review_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('review_id', sa.String(length=40), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('actor', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_review_events_review_id_reviews'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_events'))
+    )
+    with op.batch_alter_table('review_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_events_review_id'), ['review_id'], unique=False)
+
+    op.create_table('review_photos',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('review_id', sa.String(length=40), nullable=False),
+    sa.Column('path', sa.String(length=300), nullable=False),
+    sa.Column('width', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('height', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_review_photos_review_id_reviews'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_photos'))
+    )
+    with op.batch_alter_table('review_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_photos_review_id'), ['review_id'], unique=False)
+
+    op.create_table('review_reports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('review_id', sa.String(length=40), nullable=False),
+    sa.Column('reporter_id', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_review_reports_review_id_reviews'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_reports')),
+    sa.UniqueConstraint('review_id', 'reporter_id', name=op.f('uq_review_reports_review_id_reporter_id'))
+    )
     op.create_table('shipments',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('order_id', sa.String(length=40), nullable=False),
@@ -1555,6 +1621,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_shipments_merchant')
 
     op.drop_table('shipments')
+    op.drop_table('review_reports')
+    with op.batch_alter_table('review_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_photos_review_id'))
+
+    op.drop_table('review_photos')
+    with op.batch_alter_table('review_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_events_review_id'))
+
+    op.drop_table('review_events')
     with op.batch_alter_table('returns', schema=None) as batch_op:
         batch_op.drop_index('ix_returns_user')
         batch_op.drop_index('ix_returns_order')
@@ -1634,6 +1709,11 @@ def downgrade() -> None:
 
     op.drop_table('trader_profiles')
     op.drop_table('shipping_rates')
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviews_product')
+        batch_op.drop_index('ix_reviews_merchant')
+
+    op.drop_table('reviews')
     op.drop_table('pseudonyms')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index('ix_products_status')

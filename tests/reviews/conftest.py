@@ -1,0 +1,1 @@
+from tests.payments.psp import psp, psp_server  # noqa: F401  (the test PSP, a real subprocess)
