@@ -17,10 +17,15 @@ def test_product_quality_counts_orders_and_returns_as_the_feed_expects(api, fact
         api.post(f"/api/v1/orders/{order['id']}/returns", json=body, headers=shopper.headers).status_code
         == 201
     )
+    review = {"variant_id": product["variant_id"], "rating": 2, "text": "runs small"}
+    r = api.post(f"/api/v1/orders/{order['id']}/reviews", json=review, headers=shopper.headers)
+    assert r.status_code == 201, r.text  # reviews (another domain) answer ratings through rating_counts
     unknown = "prd_01M8000000000000000000000A"
     with db.read() as s:
         q = service.product_quality(s, [product["product_id"], unknown])
         assert unknown not in q
-        assert (q[product["product_id"]].orders, q[product["product_id"]].returns) == (1, 1)
+        got = q[product["product_id"]]
+        assert (got.orders, got.returns, got.ratings, got.low_ratings) == (1, 1, 1, 1)
         feed_view = AfterSaleProvider().product_quality(s, [product["product_id"]])
-    assert (feed_view[product["product_id"]].orders, feed_view[product["product_id"]].returns) == (1.0, 1.0)
+    seen = feed_view[product["product_id"]]
+    assert (seen.orders, seen.returns, seen.ratings, seen.low_ratings) == (1.0, 1.0, 1.0, 1.0)

@@ -67,16 +67,20 @@ def product_quality(session: Session, product_ids: list[str]) -> dict[str, Produ
     from etalage.commerce import service as commerce
 
     ids = sorted(set(product_ids))
-    orders = commerce.orders_per_product(session, ids)
-    returned = returns.returns_per_product(session, ids)
-    ratings: dict[str, tuple[int, int]] = {}
     try:
         from etalage.reviews import service as reviews  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         reviews = None
     counts = getattr(reviews, "rating_counts", None)
-    if counts is not None:
-        ratings = {pid: (int(n), int(low)) for pid, (n, low) in counts(session, ids).items()}
+    orders: dict[str, int] = {}
+    returned: dict[str, int] = {}
+    ratings: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(ids), 900):  # the feed asks about thousands; keep each IN list modest
+        chunk = ids[start : start + 900]
+        orders.update(commerce.orders_per_product(session, chunk))
+        returned.update(returns.returns_per_product(session, chunk))
+        if counts is not None:
+            ratings.update({pid: (int(n), int(low)) for pid, (n, low) in counts(session, chunk).items()})
     out = {}
     for pid in ids:
         n, low = ratings.get(pid, (0, 0))
