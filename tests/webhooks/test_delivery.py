@@ -15,6 +15,7 @@ from etalage.ledger import postings
 from etalage.webhooks import delivery
 from etalage.webhooks.models import WebhookEvent
 from tests.commerce.helpers import buy
+from tests.fulfilment.helpers import deliver, ship
 
 
 def _endpoint(api, merchant, url, types=("*",)):  # type: ignore[no-untyped-def]
@@ -35,19 +36,29 @@ def test_a_failing_receiver_gets_every_event_once_in_order_after_it_recovers(
     assert "secret" not in api.get(f"{base}/webhooks/endpoints/{ep['id']}", headers=merchant.headers).json()
 
     receiver.mode = "fail"
-    order_ids = []
+    order_ids, buyers = [], {}
     for _ in range(3):
         shopper = factory.shopper("BE", psp=psp)
         r = buy(api, shopper, product["variant_id"])
         assert r.status_code == 201, r.text
         order_ids.append(r.json()["orders"][0]["id"])
-    # one order delivered and paid out: payout.created and payout.paid
-    for step in ("fulfilling", "shipped", "delivered"):
+        buyers[order_ids[-1]] = shopper
+    # Two orders shipped and delivered (shipment.*), the second one returned (return.*); the first is paid
+    # out once its window has passed (payout.*).
+    for oid in order_ids[:2]:
+        parcel = ship(api, merchant, oid)
+        assert parcel.status_code == 201, parcel.text
+        assert deliver(api, merchant, parcel.json()["id"]).status_code == 200
+    ret = api.post(f"/api/v1/orders/{order_ids[1]}/returns", headers=buyers[order_ids[1]].headers,
+                   json={"lines": [{"variant_id": product["variant_id"], "quantity": 1}], "reason": "too big"})  # fmt: skip
+    assert ret.status_code == 201, ret.text
+    decision = {"decision": "approve", "reason": "send it back"}
+    assert (
         api.post(
-            f"{base}/orders/{order_ids[0]}/transitions",
-            json={"to": step, "reason": "on its way"},
-            headers=merchant.headers,
-        )
+            f"{base}/returns/{ret.json()['id']}/decision", json=decision, headers=merchant.headers
+        ).status_code
+        == 200
+    )
     with db.session() as s:
         postings.release_due(s, utcnow() + timedelta(days=15))
     admin = factory.admin()
@@ -62,9 +73,13 @@ def test_a_failing_receiver_gets_every_event_once_in_order_after_it_recovers(
     expected: dict[str, list[str]] = defaultdict(list)
     for e in events:
         expected[e.ordering_key].append(e.id)
-    assert [e.type for e in events if e.ordering_key == order_ids[1]] == ["order.created", "order.paid"]
+    assert [e.type for e in events if e.ordering_key == order_ids[1]] == [
+        "order.created", "order.paid", "shipment.created", "shipment.delivered", "return.requested",
+        "return.approved",
+    ]  # fmt: skip
+    assert [e.type for e in events if e.ordering_key == order_ids[2]] == ["order.created", "order.paid"]
     assert [e.type for e in events if e.ordering_key == payout["id"]] == ["payout.created", "payout.paid"]
-    assert len(events) == 3 * 2 + 2
+    assert len(events) == 3 * 2 + 2 * 2 + 2 + 2
 
     # An hour and a half: 500s for 20 minutes, then 40 minutes of hanging past the timeout, then healthy.
     start = utcnow()
