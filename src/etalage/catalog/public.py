@@ -25,6 +25,28 @@ def _availability(session: Session, products: list[ProductOut], region_code: str
     return products
 
 
+def _promotions(session: Session, products: list[ProductOut], region_code: str) -> list[ProductOut]:
+    """A running flash sale's price, and where a price is reduced the regular one and (EU) the lowest of
+    the previous 30 days, from promotions."""
+    from etalage.core.money import Money
+    from etalage.promotions import prices
+
+    regular = {v.id: (v.price.amount, v.price.currency) for p in products for v in p.variants if v.price}
+    facts = prices.price_facts(session, region_code, regular)  # type: ignore[arg-type]
+    for p in products:
+        for v in p.variants:
+            f = facts.get(v.id)
+            if f is None or not f.reduced or f.price is None or f.currency is None:
+                continue
+            v.price = Money(amount=f.price, currency=f.currency)
+            v.regular_price = Money(amount=f.regular, currency=f.currency) if f.regular is not None else None
+            if f.lowest_30d is not None:
+                v.lowest_price_30d = Money(amount=f.lowest_30d, currency=f.currency)
+            if f.sale is not None:
+                v.sale_ends_at, v.sale_left = f.sale.ends_at, max(0, f.sale.quantity - f.sale.sold)
+    return products
+
+
 def _visible(region_code: str, verified: set[str]):  # type: ignore[no-untyped-def]
     priced = exists().where(
         Variant.product_id == Product.id,
@@ -68,7 +90,7 @@ def list_products(
         rows, cursor = paginate(session, stmt, Product.id, params)
     products = build_products(session, rows, region_code=region_code, public=True)
     products = [p for p in products if any(v.price is not None for v in p.variants)]
-    return _availability(session, products, region_code), cursor
+    return _availability(session, _promotions(session, products, region_code), region_code), cursor
 
 
 def get_product(session: Session, product_id: str, region_code: str) -> ProductOut:
@@ -84,4 +106,4 @@ def get_product(session: Session, product_id: str, region_code: str) -> ProductO
     ):
         raise NotFound(f"No product {product_id} on sale.")
     out = build_products(session, [product], region_code=region_code, public=True)[0]
-    return _availability(session, [out], region_code)[0]
+    return _availability(session, _promotions(session, [out], region_code), region_code)[0]

@@ -87,6 +87,12 @@ class VariantOut(BaseModel):
     prices: list[RegionPrice]
     price: Money | None = Field(None, description="In the region asked for (public views).")
     available: int | None = Field(None, description="Units that can be delivered into the region asked for.")
+    regular_price: Money | None = Field(None, description="Set when ``price`` is reduced (public views).")
+    lowest_price_30d: Money | None = Field(
+        None, description="EU regions, when reduced: the lowest price of the 30 days before (Omnibus)."
+    )
+    sale_ends_at: datetime | None = Field(None, description="When the running flash sale ends.")
+    sale_left: int | None = Field(None, description="Units left at the flash-sale price.")
 
 
 class MediaOut(BaseModel):
