@@ -160,4 +160,7 @@ def _server_event_log(request):  # type: ignore[no-untyped-def]
 
     server = request.getfixturevalue("live_server")
     service.set_default_log(server.server.config.app.state.event_log)
+    engine = getattr(server.server.config.app.state, "feed_engine", None)
+    if engine is not None:  # the last test emptied the database: the feed forgets its videos too
+        engine.resync()
     yield

@@ -166,16 +166,29 @@ def test_visitors_see_the_feed_without_being_tracked(visitor, catalogue):
     assert sent == []
 
 
-def test_feed_mode_switch_and_more_clips(browse, factory, catalogue):
+def test_feed_mode_switch_and_more_clips(browse, factory, catalogue, web):
+    # a visitor has the feed that is not based on profiling; "For You" asks them to sign in
     b = browse()
     page = b.page
     b.goto("/")
-    assert page.locator(".mode-switch button[aria-pressed=true]").get_attribute("value") == "personalised"
-    page.locator(".mode-switch button[value=nonprofiled]").click()
+    assert page.locator(".mode-switch button[aria-pressed=true]").get_attribute("value") == "non_profiled"
+    assert page.locator(".mode-switch a.mode-link").get_attribute("href") == "/signin?next=/"
+    page.locator(".mode-switch button[value=non_profiled]").click()
     page.wait_for_load_state()
-    assert page.locator(".mode-switch button[aria-pressed=true]").get_attribute("value") == "nonprofiled"
-    assert b.context.cookies()[0]["name"] in {"etalage_feed", "etalage_csrf"}
-    assert any(c["name"] == "etalage_feed" and c["value"] == "nonprofiled" for c in b.context.cookies())
+    assert any(c["name"] == "etalage_feed" and c["value"] == "non_profiled" for c in b.context.cookies())
+    # a signed-in shopper starts personalised; the choice is kept by the feed, for every device
+    shopper = factory.user("shopper")
+    b = browse()
+    b.sign_in(shopper.email)
+    page = b.page
+    b.goto("/")
+    assert page.locator(".mode-switch button[aria-pressed=true]").get_attribute("value") == "personalised"
+    page.locator(".mode-switch button[value=non_profiled]").click()
+    page.wait_for_load_state()
+    assert page.locator(".mode-switch button[aria-pressed=true]").get_attribute("value") == "non_profiled"
+    remembered = web.get("/api/v1/feed/settings", headers={"Authorization": f"Bearer {shopper.token}"}).json()
+    assert remembered["mode"] == "non_profiled" and remembered["remembered"] is True
+    assert not any(c["name"] == "etalage_feed" for c in b.context.cookies())
 
 
 def test_reduced_motion_waits_for_play(browse, catalogue):
@@ -205,6 +218,17 @@ def test_more_clips_arrive_as_the_end_nears(browse, factory):
     shown = page.evaluate(
         "[...document.querySelectorAll('.clip')].map(c => [c.dataset.video, c.dataset.pos])"
     )
-    assert [vid for vid, _pos in shown] == list(reversed(ids))
+    assert sorted(vid for vid, _pos in shown) == sorted(ids)  # each once, in the feed's order
     assert [pos for _vid, pos in shown] == [str(n) for n in range(8)]
     assert page.evaluate("document.getElementById('feed').dataset.more") == ""
+
+
+def test_the_ranking_page_shows_the_live_parameters(web):
+    live = web.get("/api/v1/feed/ranking-parameters").json()
+    html = web.get("/about/ranking").text
+    assert f"version {live['version']}" in html and live["preset"] in html
+    for outcome in live["outcomes"]:
+        assert f"<code>{outcome['name']}</code>" in html and f"{outcome['weight']:g}" in html
+    for source in live["sources"]:
+        assert f"<code>{source['name']}</code>" in html
+    assert all(f"<code>{p['name']}</code>" in html for p in live["parameters"])

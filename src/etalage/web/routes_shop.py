@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -10,29 +12,36 @@ from etalage.web.pages import FEED_MODE_COOKIE, Form, Page, PageCtx, PageRoute, 
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-FEED_MODES = ("personalised", "nonprofiled")
+FEED_MODES = ("personalised", "non_profiled")
 
 
-def feed_mode(ctx: PageCtx) -> str:
-    """Personalised unless the visitor chose the feed that is not based on profiling (DSA Art. 38)."""
+def visitor_mode(ctx: PageCtx) -> str | None:
+    """Signed in: None (the feed remembers each person's choice). Visitors: their cookie, if any."""
+    if ctx.signed_in:
+        return None
     mode = ctx.request.cookies.get(FEED_MODE_COOKIE)
-    return mode if mode in FEED_MODES else "personalised"
+    return mode if mode in FEED_MODES else None
 
 
 def _feed(ctx: PageCtx, cursor: str | None) -> sources.FeedPage:
-    return sources.provisional_feed(ctx, cursor)
+    return sources.feed_page(ctx, visitor_mode(ctx), cursor)
 
 
 def _more_url(page: sources.FeedPage) -> str | None:
-    return f"/feed/more?cursor={page.next_cursor}" if page.next_cursor else None
+    return f"/feed/more?cursor={quote(page.next_cursor, safe='')}" if page.next_cursor else None
+
+
+def _render_feed(ctx: PageCtx, page: sources.FeedPage, items: list[dict]) -> Response:
+    return render(
+        ctx, "shop/feed.html", tab="foryou", items=items, mode=page.extra.get("mode"),
+        personalised=page.extra.get("personalised"), more_url=_more_url(page),
+    )  # fmt: skip
 
 
 @router.get("/")
 def feed_page(ctx: Page) -> Response:
     page = _feed(ctx, None)
-    return render(
-        ctx, "shop/feed.html", tab="foryou", items=page.items, mode=feed_mode(ctx), more_url=_more_url(page)
-    )
+    return _render_feed(ctx, page, page.items)
 
 
 @router.get("/feed/more")
@@ -50,22 +59,30 @@ def video_page(ctx: Page, video_id: str) -> Response:
     items = [item] + [i for i in page.items if i["id"] != video_id]
     for position, i in enumerate(items):
         i["position"] = position
-    return render(
-        ctx, "shop/feed.html", tab="foryou", items=items, mode=feed_mode(ctx), more_url=_more_url(page)
-    )
+    return _render_feed(ctx, page, items)
 
 
 @router.post("/feed/mode")
 def set_feed_mode(ctx: Page, form: Form) -> Response:
+    """The switch between the personalised feed and the one not based on profiling (DSA Art. 38): kept by
+    the feed for a signed-in person, in a cookie for a visitor."""
+    from etalage.feed import service as feed
+
     mode = str(form.get("mode", ""))
     if mode in FEED_MODES:
-        ctx.set_cookie(FEED_MODE_COOKIE, mode)
+        if ctx.principal is not None and ctx.principal.pseudonym:
+            feed.put_settings(ctx.db, ctx.principal, mode=mode, region=None)
+        else:
+            ctx.set_cookie(FEED_MODE_COOKIE, mode)
     return redirect(ctx, "/")
 
 
 @router.get("/about/ranking")
 def ranking_page(ctx: Page) -> Response:
-    return render(ctx, "shop/ranking.html", tab="foryou")
+    """How the feed ranks (DSA Art. 27): the fixed explanation, then the live parameters and weights."""
+    from etalage.feed import service as feed
+
+    return render(ctx, "shop/ranking.html", tab="foryou", live=feed.ranking_parameters())
 
 
 @router.get("/p/{product_id}")

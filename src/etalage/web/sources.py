@@ -116,39 +116,122 @@ def video_items(
     return items
 
 
-# PROVISIONAL: until the feed engineer's online For You API (GET /api/v1/feed) lands, both feed modes
-# show the newest published videos (newest first). This is exactly the non-profiled feed, so the reasons
-# shown say so; the personalised mode switches to the feed service when it exists.
-PROVISIONAL_REASONS = [
-    N_("This is one of the newest videos on Etalage."),
-    N_("The feed is not personalised yet: everyone sees the newest videos first, in the same order."),
-]
+# --- the For You feed (the feed domain's engine) ---------------------------------------------------------
+
+SOURCE_TEXT = {
+    "collaborative": N_("People with a taste like yours engaged with it."),
+    "coengagement": N_("People who engaged with a video you engaged with also engaged with this one."),
+    "content": N_("Its caption, hashtags or products are like what you engaged with."),
+    "trending": N_("It is trending in your region."),
+    "following": N_("It is from a creator you follow."),
+    "live": N_("A live on air now."),
+    "fresh": N_("A new upload, given a first audience."),
+    "popular": N_("Popular in your region."),
+}
+REASON_TEXT = {
+    "taste": N_("Matches your taste"),
+    "follow": N_("From a creator you follow"),
+    "session": N_("Like what you watched just now"),
+    "item_record": N_("People who see it often watch it to the end, like it or buy from it"),
+    "item_record-": N_("Usually gets less engagement than the average video"),
+    "quality": N_("Shown lower: its products disappoint buyers more than usual"),
+    "exploration": N_("New, or seen by few people yet: it gets a fair chance"),
+    "diversity": N_("Shown lower to vary creators, shops and categories on your page"),
+    "trending": N_("Trending in %(region)s"),
+    "non_profiled": N_(
+        "Not based on your activity: ranked by what is popular, new and well rated in %(region)s"
+    ),
+}
 
 
-def provisional_feed(ctx: PageCtx, cursor: str | None, limit: int = FEED_PAGE) -> FeedPage:
-    """The newest published videos made for the shopper's region (or for every region), newest first;
-    the cursor is an offset into that list."""
+def _reasons(ctx: PageCtx, explanation: dict[str, Any], region: str, captions: dict[str, str]) -> list[str]:
+    out = []
+    region_label = i18n.region_name(region, ctx.lang)
+    for reason in explanation.get("reasons", []):
+        code = reason.get("code", "")
+        if code == "item_record" and (reason.get("contribution") or 0) < 0:
+            code = "item_record-"
+        if code not in REASON_TEXT:
+            continue
+        text = (
+            ctx.gettext(REASON_TEXT[code]) % {"region": region_label}
+            if "%(" in REASON_TEXT[code]
+            else (ctx.gettext(REASON_TEXT[code]))
+        )
+        because = reason.get("because_of")
+        if because and captions.get(because):
+            text = f"{text}: “{captions[because][:60]}”"
+        out.append(text)
+    source = explanation.get("source", "")
+    if source in SOURCE_TEXT:
+        out.append(ctx.gettext(SOURCE_TEXT[source]))
+    return out
+
+
+def feed_page(ctx: PageCtx, mode: str | None, cursor: str | None) -> FeedPage:
+    """One page of the For You feed from the feed domain, shaped for the clip template."""
     from etalage.content import service as content
+    from etalage.feed import service as feed
 
-    region = region_of(ctx)
-    offset = int(cursor) if cursor and cursor.isdigit() and len(cursor) < 9 else 0
-    newest = list(reversed(content.published_video_ids(ctx.db)))
-    videos: list[Any] = []
-    position = offset
-    while len(videos) < limit and position < len(newest):
-        chunk = newest[position : position + limit * 2]
-        found = content.get_videos(ctx.db, chunk)
-        for vid in chunk:
-            position += 1
-            v = found.get(vid)
-            if v is not None and v.state == "published" and v.region in (None, region):
-                videos.append(v)
-                if len(videos) == limit:
-                    break
-    reasons = {v.id: list(PROVISIONAL_REASONS) for v in videos}
-    items = video_items(ctx, videos, offset, reasons)
-    next_cursor = str(position) if position < len(newest) else None
-    return FeedPage(items, next_cursor, source="provisional-newest")
+    page = feed.feed_page(
+        ctx.db, ctx.principal, mode=mode, region=region_of(ctx), cursor=cursor, limit=FEED_PAGE
+    )
+    items = page["items"]
+    ids = [it["id"] for it in items if it["kind"] == "video"]
+    sources = {
+        it["live_room"]["source_video_id"] for it in items if it["kind"] == "live_room" and it["live_room"]
+    }
+    because = {r.get("because_of") for it in items for r in it["explanation"].get("reasons", [])} - {None}
+    videos = content.get_videos(ctx.db, [*ids, *(v for v in sources if v), *because])
+    captions = {vid: v.caption for vid, v in videos.items()}
+    hosts = accounts.display_names(ctx.db, [v.creator_id for v in videos.values() if v.creator_id])
+    merchant_ids = [(it["video"] or it["live_room"] or {}).get("merchant_id") for it in items]
+    shops = accounts.organisation_names(ctx.db, [m for m in merchant_ids if m])
+    out = []
+    for it in items:
+        why = _reasons(ctx, it["explanation"], page["region"], captions)
+        products = [
+            {"id": p["id"], "title": p["title"], "image": p["image_url"], "alt": p["title"],
+             "price": i18n.money(p["price"]["amount"], p["price"]["currency"], ctx.lang) if p["price"] else None}
+            for p in it["products"]
+        ]  # fmt: skip
+        base = {"id": it["id"], "position": it["position"], "served_id": page["served_id"], "why": why,
+                "products": products}  # fmt: skip
+        if it["kind"] == "video" and it["video"]:
+            v = it["video"]
+            author, url = _author(v.get("creator_id"), v.get("merchant_id"), hosts, shops)
+            base.update(
+                kind="video", caption=v["caption"], hashtags=v["hashtags"], poster=v["poster_url"],
+                sources=[{"url": r["url"], "width": r["width"], "height": r["height"]}
+                         for r in sorted(v["renditions"], key=lambda r: r["width"])],
+                author_name=author or ctx.gettext("Unknown"), author_url=url,
+            )  # fmt: skip
+        elif it["kind"] == "live_room" and it["live_room"]:
+            room = it["live_room"]
+            loop = videos.get(room.get("source_video_id") or "")
+            base.update(
+                kind="live", caption=room["title"], hashtags=[], poster=loop.poster_url if loop else None,
+                sources=[{"url": r.url, "width": r.width, "height": r.height}
+                         for r in sorted(loop.renditions, key=lambda r: r.width)] if loop else [],
+                author_name=shops.get(room.get("merchant_id") or "", "") or ctx.gettext("Live"), author_url=None,
+            )  # fmt: skip
+        else:
+            continue
+        out.append(base)
+    return FeedPage(out, page["next_cursor"], source="feed", extra={
+        "mode": page["mode"], "personalised": page["personalised"], "served_id": page["served_id"],
+        "chain_id": page["chain_id"], "mode_reason": page["mode_reason"],
+    })  # fmt: skip
+
+
+def _author(
+    creator_id: str | None, merchant_id: str | None, hosts: dict[str, str], shops: dict[str, str]
+) -> tuple[str, str | None]:
+    if creator_id:
+        return hosts.get(creator_id, ""), f"/creators/{creator_id}"
+    if merchant_id:
+        return shops.get(merchant_id, ""), f"/shops/{merchant_id}"
+    return "Etalage", None
 
 
 def single_video(ctx: PageCtx, video_id: str) -> dict[str, Any]:
@@ -159,7 +242,9 @@ def single_video(ctx: PageCtx, video_id: str) -> dict[str, Any]:
     if video.state != "published":
         raise NotFound(f"No video {video_id}.")
     reasons = {video.id: [N_("Someone shared this video with you.")]}
-    return video_items(ctx, [video], 0, reasons)[0]
+    item = video_items(ctx, [video], 0, reasons)[0]
+    item["kind"] = "video"
+    return item
 
 
 def _thumbs(ctx: PageCtx, videos: list[Any]) -> list[dict[str, Any]]:

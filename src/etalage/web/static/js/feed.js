@@ -14,8 +14,13 @@ let loadingMore = false;
 const stats = new WeakMap();
 
 const clips = () => [...feed.querySelectorAll('.clip')];
-const idOf = (clip) => clip.dataset.video;
-const media = (clip) => ({ video_id: idOf(clip), surface, position: Number(clip.dataset.pos || 0) });
+const idOf = (clip) => clip.dataset.video || clip.dataset.room;
+// what an event is about, where it was shown, and the served page it came from (the feed's session_id)
+const media = (clip) => ({
+  ...(clip.dataset.room ? { live_room_id: clip.dataset.room } : { video_id: clip.dataset.video }),
+  surface, position: Number(clip.dataset.pos || 0),
+  ...(clip.dataset.served ? { session_id: clip.dataset.served } : {}),
+});
 
 function pickSource(clip) {
   let sources = [];
@@ -133,7 +138,7 @@ async function loadMore() {
     feed.dataset.more = next ? next.dataset.moreUrl : '';
     const end = feed.querySelector('.feed-end');
     for (const clip of tpl.content.querySelectorAll('.clip')) {
-      if (feed.querySelector(`.clip[data-video="${clip.dataset.video}"]`)) continue;
+      if (feed.querySelector(`#${CSS.escape(clip.id)}`)) continue;
       clip.dataset.pos = String(clips().length);  // its slot in this feed, for the events
       feed.insertBefore(clip, end);
       wire(clip);
@@ -151,7 +156,7 @@ function endGesture() {
   if (!gesture) return;
   const ms = performance.now() - gesture.t;
   const velocity = ms > 0 ? Math.round(((feed.scrollTop - gesture.top) / ms) * 1000) : 0;
-  if (velocity) track('scroll', { velocity, surface, ...(current ? { video_id: idOf(current) } : {}) });
+  if (velocity) track('scroll', { velocity, surface, ...(current && current.dataset.video ? { video_id: current.dataset.video } : {}) });
   gesture = null;
 }
 function onScroll() {
@@ -207,7 +212,8 @@ function toggleMute() {
 }
 
 async function share(clip) {
-  const url = new URL(`/v/${idOf(clip)}`, location.href).href;
+  const path = clip.dataset.room ? `/live/${clip.dataset.room}` : `/v/${clip.dataset.video}`;
+  const url = new URL(path, location.href).href;
   try {
     if (navigator.share) await navigator.share({ url, title: document.title });
     else { await navigator.clipboard.writeText(url); announce(t.copied); }
@@ -220,8 +226,9 @@ function onClick(event) {
   if (!el || !feed.contains(el)) return;
   const clip = el.closest('.clip');
   if (el.classList.contains('chip')) {
-    track('product_click', { product_id: el.dataset.product, video_id: idOf(clip), surface });
-    openProduct(el.dataset.product, { video_id: idOf(clip) });
+    const where = clip.dataset.room ? { live_room_id: clip.dataset.room } : { video_id: clip.dataset.video };
+    track('product_click', { product_id: el.dataset.product, ...where, surface });
+    openProduct(el.dataset.product, where);
   } else if (el.classList.contains('like')) {
     const liked = el.getAttribute('aria-pressed') !== 'true';
     el.setAttribute('aria-pressed', String(liked));
