@@ -161,3 +161,31 @@ def test_nobody_else_reads_a_commission_and_bad_rates_are_422(api, factory, psp,
     assert api.get(f"{base}/commission-rates", headers=merchant.headers).json()["merchant_rate_bp"] is None
     r = api.get("/api/v1/me/commissions/totals", params={"group": "year"}, headers=creator.headers)
     assert r.status_code == 422
+
+
+def test_a_creators_live_room_earns_and_the_merchants_own_room_or_staff_do_not(api, factory, psp, db):
+    from tests.factories import make_room
+
+    merchant, product, creator, _video, shopper = _setup(api, factory, psp)
+    room = make_room(factory, creator)
+    r = buy(api, shopper, product["variant_id"], 1, source={"live_room_id": room})
+    assert r.status_code == 201, r.text
+    items = api.get("/api/v1/me/commissions", headers=creator.headers).json()["items"]
+    assert [(c["live_room_id"], c["video_id"], c["amount"]) for c in items] == [(room, None, 200)]
+    totals = api.get("/api/v1/me/commissions/totals", params={"group": "live_room"}, headers=creator.headers)
+    assert [t["key"] for t in totals.json()] == [room]
+
+    shop_room = make_room(factory, merchant, merchant_id=merchant.merchant_id)
+    from etalage.accounts import service as accounts
+
+    staff = factory.user("shopper", "creator")  # a creator who is also on the shop's staff
+    with db.session() as s:
+        accounts.add_member(s, merchant.principal, merchant.merchant_id or "", staff.email, "staff")
+        s.flush()
+        staff.principal = accounts.principal_for_user(s, staff.id)
+    staff_video = make_video(factory, staff, products=[product["product_id"]])
+    for source in ({"live_room_id": shop_room}, {"video_id": staff_video}):
+        r = buy(api, shopper, product["variant_id"], 1, source=source)
+        assert r.status_code == 201, r.text
+    owed = api.get(f"/api/v1/merchants/{merchant.merchant_id}/commissions", headers=merchant.headers).json()
+    assert [(o["creator_id"], o["orders"]) for o in owed] == [(creator.id, 1)]

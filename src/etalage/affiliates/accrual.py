@@ -72,9 +72,7 @@ def _earners(session: Session, merchant_id: str, videos: set[str], rooms: set[st
 
     owners: dict[str, tuple[str | None, str | None]] = {}
     if videos:
-        owners.update(
-            {v.id: (v.creator_id, v.merchant_id) for v in content.get_videos(session, videos).values()}
-        )
+        owners.update(content.video_owners(session, videos))
     if rooms:
         owners.update(content.room_hosts(session, rooms))
     out: dict[str, str] = {}
@@ -90,6 +88,12 @@ def _earners(session: Session, merchant_id: str, videos: set[str], rooms: set[st
 
 
 def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
+    accrue(session, data)
+
+
+def accrue(session: Session, data: dict[str, Any], *, to_ledger: bool = True) -> list[Commission]:
+    """The commissions an ``order.paid`` payload earns (none twice). ``to_ledger=False``: the demo, whose
+    orders are inserted without their sales in the ledger, so there is nothing to take a commission from."""
     if (
         not data.get("source_video_id")
         and not data.get("source_live_room_id")
@@ -97,15 +101,15 @@ def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
             it.get("source_video_id") or it.get("source_live_room_id") for it in data.get("items") or ()
         )
     ):
-        return  # most orders: nothing to look up
+        return []  # most orders: nothing to look up
     from etalage.commerce import sales
 
     order_id, merchant_id = data["order_id"], data["merchant_id"]
     if session.scalar(select(Commission.id).where(Commission.order_id == order_id).limit(1)) is not None:
-        return  # accrued already (the event was replayed)
+        return []  # accrued already (the event was replayed)
     order, lines = sales.order_lines_net(session, order_id)
     if order is None:
-        return
+        return []
     by_source: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for ln in lines:
         video = ln["source_video_id"] or (None if ln["source_live_room_id"] else order.source_video_id)
@@ -115,10 +119,11 @@ def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
     earners = _earners(session, merchant_id, {s for k, s in by_source if k == "video"},
                        {s for k, s in by_source if k == "live_room"})  # fmt: skip
     if not earners:
-        return
+        return []
     product_ids = sorted({ln["product_id"] for ln in lines})
     rate_of = rates.rates_for(session, merchant_id, order.region_code, product_ids)
-    ledger = _ledger()
+    ledger = _ledger() if to_ledger else None
+    made = []
     for (kind, source), group in sorted(by_source.items()):
         creator = earners.get(source)
         if creator is None:
@@ -144,6 +149,8 @@ def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
                 currency=c.currency, amount=amount, memo=f"creator commission on order {order_id} ({source})",
             )  # fmt: skip
         bus.publish(session, ACCRUED, payload(c))
+        made.append(c)
+    return made
 
 
 @payment_refunds.on_refund
@@ -231,7 +238,9 @@ def make_payable_due(session: Session, now: datetime | None = None, limit: int =
     return len(due)
 
 
-def pay_creator(session: Session, creator_id: str, reference: str, actor: str) -> dict[str, tuple[int, int]]:
+def pay_creator(
+    session: Session, creator_id: str, reference: str, actor: str, *, to_ledger: bool = True
+) -> dict[str, tuple[int, int]]:
     """Mark every payable commission of ``creator_id`` paid (a transfer made under ``reference``).
     Returns currency -> (commissions, amount)."""
     rows = list(
@@ -250,7 +259,7 @@ def pay_creator(session: Session, creator_id: str, reference: str, actor: str) -
         n, amount = totals.get(c.currency, (0, 0))
         totals[c.currency] = (n + 1, amount + c.net_amount)
         bus.publish(session, PAID, payload(c, c.net_amount))
-    ledger = _ledger()
+    ledger = _ledger() if to_ledger else None
     if ledger is not None:
         for currency, (_n, amount) in totals.items():
             if amount:

@@ -10,6 +10,7 @@
     reserve_live_deal(session, room_id, variant_id, quantity) -> LiveDealInfo | None
     room_exists(session, room_id) -> bool
     room_hosts(session, room_ids) -> dict[id, (host_user_id, merchant_id | None)]   (who earns from a room)
+    video_owners(session, video_ids) -> dict[id, (creator_id | None, merchant_id | None)]   (one query)
     moderation_subject(session, kind, id) -> dict | None  (a comment, live chat message or live room as a
         moderator sees it, any state: author, text/title, state, where; for compliance's queue and decisions)
     export_user_content(session, user_id) -> dict        (GDPR export: videos, comments, chat, reports)
@@ -58,6 +59,7 @@ __all__ = [
     "room_exists",
     "room_hosts",
     "video_sentiment",
+    "video_owners",
     "videos_exist",
 ]
 
@@ -199,6 +201,13 @@ def video_sentiment(session: Session, ids: Iterable[str]) -> dict[str, tuple[int
 
 def room_exists(session: Session, room_id: str) -> bool:
     return session.get(LiveRoom, room_id) is not None
+
+
+def video_owners(session: Session, video_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Each video's creator and the merchant it was posted for (None: the creator's own), any state."""
+    wanted = list(set(video_ids))
+    rows = session.execute(select(Video.id, Video.creator_id, Video.merchant_id).where(Video.id.in_(wanted)))
+    return {vid: (creator, merchant) for vid, creator, merchant in rows}
 
 
 def room_hosts(session: Session, room_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
