@@ -8,7 +8,10 @@ from tests.fulfilment.helpers import delivered_order, ship
 
 def test_export_block_and_erase(api, factory, psp, db):
     merchant, shopper, product, order = delivered_order(api, factory, psp, quantity=2)
-    body = {"lines": [{"variant_id": product["variant_id"], "quantity": 1}], "reason": "my sister has the same"}
+    body = {
+        "lines": [{"variant_id": product["variant_id"], "quantity": 1}],
+        "reason": "my sister has the same",
+    }
     ret = api.post(f"/api/v1/orders/{order['id']}/returns", json=body, headers=shopper.headers).json()
     other = factory.shopper("BE", psp=psp)
     with db.read() as s:
@@ -27,5 +30,7 @@ def test_export_block_and_erase(api, factory, psp, db):
         after = privacy.export_user_fulfilment(s, shopper.id)
     assert after["returns"][0]["reason"] == "[erased]" and after["returns"][0]["status"] == "rejected"
     assert after["shipments"][0]["tracking_number"].startswith("[erased ")
-    assert "my sister" not in str(api.get(f"/api/v1/returns/{ret['id']}", headers=shopper.headers).json()["events"])
+    assert "my sister" not in str(
+        api.get(f"/api/v1/returns/{ret['id']}", headers=shopper.headers).json()["events"]
+    )
     assert ship(api, merchant, order["id"]).status_code == 409  # everything already shipped
