@@ -48,6 +48,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("seller-returns", "/seller/{merchant_id}/returns?status=", "merchant"),
     ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
     ("seller-creators", "/seller/{merchant_id}/creators", "merchant"),
+    ("seller-payouts", "/seller/{merchant_id}/payouts", "merchant"),
+    ("seller-webhooks", "/seller/{merchant_id}/webhooks", "merchant"),
     # creator studio
     ("studio", "/studio", "creator"),
     ("studio-upload", "/studio/upload", "creator"),

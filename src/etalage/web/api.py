@@ -24,8 +24,10 @@ from etalage.web.routes_seller import router as seller_router
 from etalage.web.routes_seller_catalog import router as seller_catalog_router
 from etalage.web.routes_seller_creators import router as seller_creators_router
 from etalage.web.routes_seller_orders import router as seller_orders_router
+from etalage.web.routes_seller_payouts import router as seller_payouts_router
 from etalage.web.routes_seller_returns import router as seller_returns_router
 from etalage.web.routes_seller_settings import router as seller_settings_router
+from etalage.web.routes_seller_webhooks import router as seller_webhooks_router
 from etalage.web.routes_shop import router as shop_router
 from etalage.web.routes_studio import router as studio_router
 
@@ -67,8 +69,10 @@ for sub in (
     seller_catalog_router,
     seller_creators_router,
     seller_orders_router,
+    seller_payouts_router,
     seller_returns_router,
     seller_settings_router,
+    seller_webhooks_router,
     seller_router,
     studio_router,
     moderation_cases_router,
