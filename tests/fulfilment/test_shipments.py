@@ -165,3 +165,27 @@ def test_bad_shipments_are_refused_and_change_nothing(api, factory, psp, db):
         ).status_code
         == 404
     )
+
+
+def test_a_partly_refunded_order_still_ships_and_a_hand_delivered_order_can_be_returned(
+    api, factory, psp, db
+):
+    from etalage.core import jobs
+
+    merchant, shopper, product, order = paid_order(api, factory, psp, quantity=2)
+    r = api.post(f"/api/v1/merchants/{merchant.merchant_id}/orders/{order['id']}/refunds",
+                 json={"amount": {"amount": 100, "currency": "EUR"}, "reason": "late dispatch"},
+                 headers={**merchant.headers, "Idempotency-Key": "goodwill-1"})  # fmt: skip
+    assert r.status_code == 202, r.text
+    jobs.drain(db)
+    assert order_status(api, shopper, order["id"]) == "partially_refunded"
+    assert ship(api, merchant, order["id"]).status_code == 201
+    assert order_status(api, shopper, order["id"]) == "shipped"
+    # an order moved to delivered by hand (no parcels recorded) counts as delivered from that moment
+    m2, s2, p2, o2 = paid_order(api, factory, psp)
+    url = f"/api/v1/merchants/{m2.merchant_id}/orders/{o2['id']}/transitions"
+    for step in ("fulfilling", "shipped", "delivered"):
+        assert api.post(url, json={"to": step, "reason": "by hand"}, headers=m2.headers).status_code == 200
+    body = {"lines": [{"variant_id": p2["variant_id"], "quantity": 1}], "reason": "not as shown"}
+    r = api.post(f"/api/v1/orders/{o2['id']}/returns", json=body, headers=s2.headers)
+    assert r.status_code == 201 and r.json()["value"]["amount"] == o2["lines"][0]["total"]["amount"], r.text
