@@ -20,11 +20,13 @@ from etalage.web.routes_moderation_cases import router as moderation_cases_route
 from etalage.web.routes_orders import router as orders_router
 from etalage.web.routes_privacy import router as privacy_router
 from etalage.web.routes_report import router as report_router
+from etalage.web.routes_reviews import router as reviews_router
 from etalage.web.routes_seller import router as seller_router
 from etalage.web.routes_seller_catalog import router as seller_catalog_router
 from etalage.web.routes_seller_creators import router as seller_creators_router
 from etalage.web.routes_seller_orders import router as seller_orders_router
 from etalage.web.routes_seller_payouts import router as seller_payouts_router
+from etalage.web.routes_seller_promotions import router as seller_promotions_router
 from etalage.web.routes_seller_returns import router as seller_returns_router
 from etalage.web.routes_seller_settings import router as seller_settings_router
 from etalage.web.routes_seller_webhooks import router as seller_webhooks_router
@@ -62,6 +64,7 @@ for sub in (
     browse_router,
     orders_router,
     report_router,
+    reviews_router,
     buying_settings_router,
     privacy_router,
     decisions_router,
@@ -69,6 +72,7 @@ for sub in (
     seller_catalog_router,
     seller_creators_router,
     seller_orders_router,
+    seller_promotions_router,
     seller_payouts_router,
     seller_returns_router,
     seller_settings_router,

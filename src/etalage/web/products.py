@@ -37,6 +37,13 @@ def product_view(ctx: PageCtx, product_id: str) -> dict[str, Any]:
                 "label": _options_label(v.options) or v.sku,
                 "price": i18n.money(v.price.amount, v.price.currency, ctx.lang),
                 "amount": v.price.amount,
+                # a reduced price: the regular one, and in the EU the lowest of the previous 30 days (Omnibus)
+                "regular": i18n.money(v.regular_price.amount, v.regular_price.currency, ctx.lang)
+                if v.regular_price
+                else None,
+                "lowest_30d": i18n.money(v.lowest_price_30d.amount, v.lowest_price_30d.currency, ctx.lang)
+                if v.lowest_price_30d
+                else None,
                 "available": available,
                 "low": 0 < available <= LOW_STOCK,
             }
@@ -60,10 +67,21 @@ def product_view(ctx: PageCtx, product_id: str) -> dict[str, Any]:
         "region_label": i18n.region_name(region_code, ctx.lang),
         "trader": trader,
         "shop_name": shop_name,
-        "reviews": [],
+        **_reviews(ctx, product.id),
         "buy": BUY_ENDPOINTS,
         "one_tap": one_tap(ctx) if ctx.has_scope("shop") else None,
     }
+
+
+def _reviews(ctx: PageCtx, product_id: str) -> dict[str, Any]:
+    """The newest verified-purchase reviews and the product's rating."""
+    from etalage.core.pagination import PageParams
+    from etalage.reviews import service as reviews
+
+    items, _ = reviews.product_reviews(ctx.db, product_id, PageParams(cursor=None, limit=10))
+    quality = reviews.product_quality(ctx.db, product_id)
+    average = i18n.number(quality.average_rating, ctx.lang) if quality.average_rating is not None else None
+    return {"reviews": items, "rating": {"average": average, "count": quality.ratings}}
 
 
 # Where the sheet's buttons post (commerce's JSON API): one-tap checkout, and a cart line per variant.

@@ -14,6 +14,8 @@ from etalage.core.pagination import PageParams
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, PageCtx, PageRoute, ShopperPage, redirect, render
+from etalage.web.routes_reviews import NOTICES as REVIEW_NOTICES
+from etalage.web.routes_reviews import review_form
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -97,8 +99,9 @@ def order_page(ctx: ShopperPage, order_id: str, cancelled: bool = False, done: s
         cancel_key=secrets.token_urlsafe(18),
         cancelled=cancelled,
         **after_sale(ctx, detail),
-        notice=AFTER_SALE_NOTICES.get(done or ""),
-        failed=done in ("return-error", "received-error"),
+        **review_form(ctx, detail),
+        notice=AFTER_SALE_NOTICES.get(done or "") or REVIEW_NOTICES.get(done or ""),
+        failed=done in ("return-error", "received-error", "review-error"),
     )
 
 

@@ -1,0 +1,89 @@
+"""Pages for promotions and reviews over HTTP: the seller center's vouchers and flash sales, the reduced
+price with its lowest-30-day price and the reviews on the product page, the review form of a delivered
+order."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from etalage.promotions.models import FlashSale, Voucher
+from tests.fulfilment.helpers import delivered_order
+from tests.web.conftest import csrf_from, sign_in_http
+
+
+def test_vouchers_and_flash_sales_in_the_seller_center(web, factory, db):
+    shop = factory.verified_merchant(name="Atelier Promo")
+    item = factory.product(shop, prices={"BE": 2_000}, title="Linen shirt")
+    sign_in_http(web, shop.email)
+    base = f"/seller/{shop.merchant_id}/promotions"
+    page = web.get(base)
+    assert page.status_code == 200 and "Linen shirt" in page.text
+    token = csrf_from(page.text)
+    r = web.post(f"{base}/vouchers", data={"code": "SPRING10", "kind": "percent", "value": "10", "region_code": "BE",
+                                           "days": "7", "per_user_limit": "1", "max_uses": "50", "csrf_token": token})  # fmt: skip
+    assert r.headers["location"].endswith("done=voucher")
+    for bad in ({"value": "150"}, {"value": "-5", "kind": "fixed"}, {"code": "x"}, {"value": "abc"}):
+        form = {
+            "code": "BAD12",
+            "kind": "percent",
+            "value": "10",
+            "region_code": "BE",
+            "csrf_token": token,
+            **bad,
+        }
+        assert web.post(f"{base}/vouchers", data=form).headers["location"].endswith("done=error"), bad
+    r = web.post(f"{base}/flash-sales", data={"variant_id": item["variant_id"], "region_code": "BE", "price": "14.99",
+                                              "quantity": "5", "hours": "2", "csrf_token": token})  # fmt: skip
+    assert r.headers["location"].endswith("done=sale")
+    with db.read() as s:
+        v = s.scalar(select(Voucher).where(Voucher.code == "SPRING10"))
+        sale = s.scalar(select(FlashSale))
+    assert v.percent_bp == 1_000 and v.max_uses == 50 and v.merchant_id == shop.merchant_id
+    assert (sale.price_amount, sale.quantity) == (1_499, 5)
+    page = web.get(base).text
+    assert "SPRING10" in page and "0 / 5" in page
+    assert (
+        web.post(f"{base}/vouchers/{v.id}/end", data={"csrf_token": token})
+        .headers["location"]
+        .endswith("done=ended")
+    )
+    assert (
+        web.post(f"{base}/flash-sales/{sale.id}/end", data={"csrf_token": token})
+        .headers["location"]
+        .endswith("done=ended")
+    )
+    other = factory.verified_merchant(name="Other")
+    assert web.get(f"/seller/{other.merchant_id}/promotions").status_code == 404
+    r = web.post(f"/seller/{other.merchant_id}/promotions/vouchers", data={"code": "STEAL1", "kind": "percent",
+                 "value": "10", "region_code": "BE", "csrf_token": token})  # fmt: skip
+    assert r.status_code == 404 or r.headers["location"].endswith("done=error")
+
+
+def test_review_a_delivered_order_and_see_it_with_the_reduced_price_on_the_product_page(
+    web, api, factory, psp, db
+):
+    merchant, shopper, product, order = delivered_order(api, factory, psp)
+    from tests.promotions.helpers import flash_sale
+
+    flash_sale(factory, merchant, product["variant_id"], price=1_500, quantity=3)
+    sign_in_http(web, shopper.email)
+    page = web.get(f"/orders/{order['id']}").text
+    assert 'id="reviews"' in page and "review-form" in page
+    token = csrf_from(page)
+    bad = web.post(f"/orders/{order['id']}/reviews", data={"variant_id": product["variant_id"], "rating": "9",
+                   "csrf_token": token})  # fmt: skip
+    assert bad.headers["location"].endswith("done=review-error#reviews")
+    r = web.post(f"/orders/{order['id']}/reviews", data={"variant_id": product["variant_id"], "rating": "5",
+                 "text": "Lovely fabric", "csrf_token": token})  # fmt: skip
+    assert r.headers["location"].endswith("done=reviewed#reviews")
+    page = web.get(f"/orders/{order['id']}?done=reviewed").text
+    assert "review-form" not in page  # each item is reviewed once
+    sheet = web.get(f"/p/{product['product_id']}").text
+    assert "Lovely fabric" in sheet and "Verified purchase" in sheet
+    assert re.search(r"Lowest price in the 30 days before this reduction: [^<]*20[.,]00", sheet), sheet[:3000]
+    stranger = factory.shopper("BE", psp=psp)
+    web.cookies.clear()
+    sign_in_http(web, stranger.email)
+    assert web.get(f"/orders/{order['id']}").status_code == 404
