@@ -169,3 +169,23 @@ def test_endpoints_refuse_unsafe_urls_and_stay_with_their_shop(api, factory):  #
     assert api.get(url, headers=shopper.headers).status_code in (403, 404)
     assert api.delete(f"{url}/{ep['id']}", headers=merchant.headers).status_code == 204
     assert api.get(url, headers=merchant.headers).json() == []
+
+
+def test_settled_events_are_kept_for_the_retention_only(api, factory, psp, db, receiver, private_targets):  # type: ignore[no-untyped-def]
+    merchant = factory.verified_merchant()
+    product = factory.product(merchant, prices={"BE": 1500}, stock=3)
+    receiver.secret = _endpoint(api, merchant, receiver.url, ("order.paid",))["secret"]
+    buy(api, factory.shopper("BE", psp=psp), product["variant_id"])
+    receiver.mode = "fail"
+    delivery.deliver_due(db)
+    assert delivery.purge_settled(db, now=utcnow() + timedelta(days=31)) == 0  # still owed to the merchant
+    receiver.mode = "ok"
+    delivery.deliver_due(db, now=utcnow() + timedelta(minutes=5))
+    assert delivery.purge_settled(db, now=utcnow() + timedelta(days=29)) == 0
+    assert delivery.purge_settled(db, now=utcnow() + timedelta(days=31)) == 1
+    assert (
+        api.get(f"/api/v1/merchants/{merchant.merchant_id}/webhooks/events", headers=merchant.headers).json()[
+            "items"
+        ]
+        == []
+    )

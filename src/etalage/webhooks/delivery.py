@@ -239,3 +239,21 @@ def pending_count(db: Database, **where: Any) -> int:
         for k, v in where.items():
             stmt = stmt.where(and_(getattr(WebhookDelivery, k) == v))
         return int(s.scalar(stmt) or 0)
+
+
+def purge_settled(db: Database, *, now: datetime | None = None, limit: int = 1000) -> int:
+    """Delete events older than the retention whose deliveries all succeeded or were given up."""
+    from sqlalchemy import delete
+
+    cutoff = (now or utcnow()) - timedelta(days=webhook_settings().retention_days)
+    open_ = exists().where(WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending")
+    with db.session() as s:
+        ids = list(
+            s.scalars(select(WebhookEvent.id).where(WebhookEvent.created_at < cutoff, ~open_).limit(limit))
+        )
+        if ids:
+            deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(ids))
+            s.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+            s.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids)))
+            s.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids)))
+    return len(ids)

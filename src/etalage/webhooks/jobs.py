@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from etalage.core import jobs
 from etalage.db import Database
 from etalage.webhooks import outbox  # noqa: F401  (subscribes the outbox wherever jobs run)
-from etalage.webhooks.delivery import deliver_due
+from etalage.webhooks.delivery import deliver_due, purge_settled
 from etalage.webhooks.outbox import DELIVER_JOB
 from etalage.webhooks.settings import webhook_settings
 
@@ -44,5 +44,6 @@ def deliver(db: Database, payload: dict[str, Any]) -> None:
 def sweep(db: Database, payload: dict[str, Any]) -> None:
     try:
         deliver_due(db)
+        purge_settled(db)
     finally:
         schedule_sweep(db)

@@ -20,6 +20,9 @@ class WebhookSettings(BaseSettings):
     retry_horizon_hours: float = 72.0
     sweep_seconds: int = 15  # how often due retries are looked for
     max_endpoints_per_merchant: int = 20
+    # events (and their attempts) are kept this long once settled: payloads hold tracking numbers, and a
+    # merchant replays recent history, not last year's
+    retention_days: int = 30
 
 
 @lru_cache
