@@ -28,7 +28,7 @@ from etalage.affiliates.schemas import (
     RatesOut,
     TotalsRow,
 )
-from etalage.core.errors import InvalidInput, NotFound
+from etalage.core.errors import InvalidInput, NotFound, Problem
 from etalage.core.pagination import PageParams, paginate
 from etalage.db import utcnow
 
@@ -55,7 +55,7 @@ def get_commission(session: Session, principal: Principal, commission_id: str) -
         return c
     try:
         require_merchant(principal, c.merchant_id)
-    except Exception as exc:
+    except Problem as exc:  # not the shop's either (a 403 for a scope would say it exists)
         raise NotFound(f"No commission {commission_id}.") from exc
     return c
 
