@@ -12,7 +12,7 @@ def private_targets(monkeypatch):  # type: ignore[no-untyped-def]
     from etalage.webhooks.settings import webhook_settings
 
     monkeypatch.setattr(webhook_settings(), "allow_private_targets", True)
-    monkeypatch.setattr(webhook_settings(), "timeout_seconds", 0.5)
+    monkeypatch.setattr(webhook_settings(), "timeout_seconds", 1.0)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from etalage.webhooks import signing
 class Receiver:
     def __init__(self) -> None:
         self.mode = "ok"  # ok | fail | hang
-        self.hang_seconds = 1.0
+        self.hang_seconds = 1.5
         self.secret = ""
         self.received: list[dict] = []  # every request that verified, duplicates included
         self.bad_signatures = 0
