@@ -203,7 +203,7 @@ def test_money_and_stock_always_add_up(api, factory, psp, db):  # type: ignore[n
     steps: Counter[str] = Counter()
     merchant, admin = factory.verified_merchant(), factory.admin()
 
-    @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(seeds=st.lists(Step, min_size=8, max_size=20))
     def sequence(seeds: list[int]) -> None:
         shop = Shop(api, factory, psp, db, merchant, admin, steps)
