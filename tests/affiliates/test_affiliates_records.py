@@ -61,3 +61,23 @@ def test_export_and_erasure(api, factory, psp, db):
         assert (
             len(privacy.export_user_commissions(s, creator.id)["commissions"]) == 1
         )  # accounting records stay
+
+
+def test_two_payments_under_one_reference_both_reach_the_ledger(api, factory, psp, db):
+    from tests.ledger.helpers import account_balances, assert_ledger_balanced
+
+    merchant, product, creator, video, shopper = _setup(api, factory, psp)
+    admin = factory.admin()
+    pay = f"/api/v1/admin/creators/{creator.id}/commission-payments"
+    paid = []
+    for _ in range(2):
+        order = _buy_from(api, shopper, product, video)
+        _move(api, merchant, order["id"], "fulfilling", "shipped", "delivered")
+        with db.session() as s:
+            assert accrual.make_payable_due(s, utcnow() + timedelta(days=15)) == 1
+        r = api.post(pay, json={"reference": "SEPA-" + "7" * 110}, headers=admin.headers)
+        assert r.status_code == 200, r.text
+        paid += r.json()
+    assert [p["amount"] for p in paid] == [200, 200]
+    assert account_balances(db)[("creator_commissions_payable", None)] == 0  # accrued 400, paid 400
+    assert_ledger_balanced(db)

@@ -252,8 +252,10 @@ def pay_creator(
         )
     )
     totals: dict[str, tuple[int, int]] = {}
+    first: dict[str, str] = {}  # currency -> the batch's first commission: paid once, so it keys the posting
     now = utcnow()
     for c in rows:
+        first.setdefault(c.currency, c.id)
         c.status, c.paid_at, c.paid_reference, c.updated_at = "paid", now, reference, now
         _event(session, c, "paid", "payable", c.net_amount, actor, f"paid under {reference}")
         n, amount = totals.get(c.currency, (0, 0))
@@ -264,8 +266,8 @@ def pay_creator(
         for currency, (_n, amount) in totals.items():
             if amount:
                 ledger.post_creator_payout(
-                    session, f"creator_payout:{creator_id}:{reference}:{currency}", currency=currency,
-                    amount=amount, memo=f"commissions paid to {creator_id} ({reference})", actor=actor,
+                    session, f"creator_payout:{first[currency]}:{currency}", currency=currency, amount=amount,
+                    memo=f"commissions paid to {creator_id} ({reference})", actor=actor,
                 )  # fmt: skip
     session.flush()
     return totals
