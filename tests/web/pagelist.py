@@ -48,6 +48,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("seller-returns", "/seller/{merchant_id}/returns?status=", "merchant"),
     ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
     ("seller-creators", "/seller/{merchant_id}/creators", "merchant"),
+    ("seller-promotions", "/seller/{merchant_id}/promotions", "merchant"),
     ("seller-payouts", "/seller/{merchant_id}/payouts", "merchant"),
     ("seller-webhooks", "/seller/{merchant_id}/webhooks", "merchant"),
     # creator studio
