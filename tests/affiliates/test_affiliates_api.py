@@ -159,8 +159,17 @@ def test_nobody_else_reads_a_commission_and_bad_rates_are_422(api, factory, psp,
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
     assert api.get(f"{base}/commission-rates", headers=merchant.headers).json()["merchant_rate_bp"] is None
-    r = api.get("/api/v1/me/commissions/totals", params={"group": "year"}, headers=creator.headers)
-    assert r.status_code == 422
+    for params in (
+        {"group": "year"},
+        {"since": "yesterday"},
+        {"since": "2026-02-01T00:00:00", "until": "2026-01-01"},
+    ):
+        r = api.get("/api/v1/me/commissions/totals", params=params, headers=creator.headers)
+        assert r.status_code == 422, (params, r.text)
+    naive = api.get(
+        "/api/v1/me/commissions/totals", params={"since": "2026-01-01T00:00:00"}, headers=creator.headers
+    )
+    assert naive.status_code == 200 and naive.json()[0]["orders"] == 1  # a time without a zone is UTC
 
 
 def test_a_creators_live_room_earns_and_the_merchants_own_room_or_staff_do_not(api, factory, psp, db):

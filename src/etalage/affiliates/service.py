@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import case, func, select
@@ -96,6 +96,9 @@ def creator_totals(
 ) -> list[TotalsRow]:  # fmt: skip
     """The creator's commissions summed per video, live room, month or day (accrual time, UTC)."""
     creator = _creator(principal)
+    since, until = (
+        t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t for t in (since, until)
+    )
     until = until or utcnow() + timedelta(seconds=1)
     since = since or until - timedelta(days=366)
     if since >= until:
