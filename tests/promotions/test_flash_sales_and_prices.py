@@ -51,7 +51,8 @@ def test_a_flash_sale_prices_checkout_and_its_units_come_back_on_cancellation(ap
     assert seen["price"]["amount"] == 1_500 and seen["regular_price"]["amount"] == 2_000 and seen["reduced"]
     assert seen["lowest_price_30d"]["amount"] == 2_000  # BE is in the EU: the prior price is shown
     assert seen["flash_sale"]["left"] == 2
-    public = api.get(f"/api/v1/products/{product['product_id']}", params={"region": "BE"}).json()["variants"][0]
+    public = api.get(f"/api/v1/products/{product['product_id']}", params={"region": "BE"}).json()
+    public = public["variants"][0]
     assert public["price"]["amount"] == 1_500 and public["regular_price"]["amount"] == 2_000
     assert public["lowest_price_30d"]["amount"] == 2_000 and public["sale_left"] == 2
 

@@ -104,4 +104,3 @@ def orders_per_product(session: Session, product_ids: list[str]) -> dict[str, in
         .group_by(OrderLine.product_id)
     ).all()
     return {pid: int(n) for pid, n in rows}
-
