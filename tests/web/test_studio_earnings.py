@@ -51,7 +51,7 @@ def test_seller_sets_the_creators_rate_and_sees_what_it_owes(api, web, factory, 
     assert r.status_code == 303 and r.headers["location"].endswith("done=rate")
     after = _text(web.get(f"{base}?done=rate").text)
     assert "Your rate: 12.5 %" in after and "summer" in after
-    for bad in ("60", "-1", "abc", "1.005"):
+    for bad in ("60", "-1", "abc", "1.005", "Infinity", "NaN", "1e999"):
         r = web.post(f"{base}/rate", data={"rate": bad, "csrf_token": token})
         assert r.headers["location"].endswith("done=error"), bad
     assert "Your rate: 12.5 %" in _text(web.get(base).text)

@@ -64,6 +64,6 @@ def set_rate(ctx: MerchantPage, merchant_id: str, form: Form) -> Response:
         rates.set_rate(
             ctx.db, ctx.principal, merchant_id, bp, reason=str(form.get("reason", "")).strip()[:500]
         )  # type: ignore[arg-type]
-    except (InvalidOperation, ValueError, InvalidInput):
+    except (ArithmeticError, ValueError, InvalidInput):  # InvalidOperation, Infinity overflowing int()
         return redirect(ctx, f"/seller/{merchant_id}/creators?done=error")
     return redirect(ctx, f"/seller/{merchant_id}/creators?done=rate")
