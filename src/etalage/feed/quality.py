@@ -10,9 +10,10 @@ Built in:
 - ``AfterSaleProvider``: returns and reviews, read from ``etalage.fulfilment.service.product_quality``
   (same signature and answer) once the after-sale domain provides it; until then it answers nothing.
 
-Per video the feed adds what it sees itself: reports per impression (in-memory counters, real time) and
-the mean sentiment of its comments (content's ``video_sentiment``), a stand-in for low ratings until
-reviews exist. A deployment plugs another source in with ``register_provider``.
+The feed adds what it sees itself, pooled per product over all the videos that show it: reports per
+impression (in-memory counters, real time) and unhappy comments (from the count and mean sentiment of
+each video's comments, content's ``video_sentiment``), a stand-in for low ratings until reviews exist.
+A deployment plugs another source in with ``register_provider``.
 
 The factor is exp(−badness), floored at ``quality_floor``, where badness = w_r·max(0, returns/orders −
 baseline) + w_l·low-rating share + w_c·reports per impression, each rate smoothed towards its baseline
@@ -130,28 +131,43 @@ def compute(
     sentiment: dict[str, tuple[int, float | None]],
     now_ms: float,
 ) -> QualityTable:
+    """Per item: its products' worst smoothed rates. What the feed sees per video (reports per impression,
+    unhappy comments) is pooled per product over every video that shows it, so a disappointing product
+    is demoted in all its clips, not only in the one people complained under."""
     n = index.n
     s = params.quality_strength
     base = params.quality_return_baseline
+    counts = index.stats.counts(np.arange(n), now_ms)
+    reports, shown = counts[F["reports"]], counts[F["impressions"]]
+    unhappy = np.zeros(n)
+    commented = np.zeros(n)
+    for vid, (count, mean) in sentiment.items():
+        i = index.pos.get(vid)
+        if i is not None and i < n and count:
+            commented[i] = count
+            # net unhappy comments: a mean of -0.6 (a typical complaint's score) over n comments ~ n unhappy
+            unhappy[i] = count * min(1.0, max(0.0, -(mean or 0.0)) / 0.6)
+    pooled: dict[str, list[float]] = {}  # product -> [reports, impressions, unhappy, comments]
+    for i, pids in enumerate(index.item_products[:n]):
+        for pid in pids:
+            acc = pooled.setdefault(pid, [0.0, 0.0, 0.0, 0.0])
+            acc[0] += reports[i]
+            acc[1] += shown[i]
+            acc[2] += unhappy[i]
+            acc[3] += commented[i]
     ret = np.full(n, base, np.float32)
-    low = np.full(n, LOW_RATING_BASELINE, np.float32)
+    low = ((unhappy + s * LOW_RATING_BASELINE) / (commented + s)).astype(np.float32)
+    comp = (reports / (shown + 10.0 * s)).astype(np.float32)
     for i, pids in enumerate(index.item_products[:n]):
         for pid in pids:
             q = products.get(pid)
-            if q is None:
-                continue
-            ret[i] = max(ret[i], (q.returns + s * base) / (q.orders + s))
-            if q.ratings > 0:
-                low[i] = max(low[i], (q.low_ratings + s * LOW_RATING_BASELINE) / (q.ratings + s))
-    for vid, (count, mean) in sentiment.items():
-        i = index.pos.get(vid)
-        if i is None or i >= n or not count or mean is None or mean >= 0:
-            continue
-        # share of unhappy comments, approximated from the mean, trusted as comments accumulate
-        low[i] = max(low[i], LOW_RATING_BASELINE + (-mean) * count / (count + s))
-    counts = index.stats.counts(np.arange(n), now_ms)
-    reports, shown = counts[F["reports"]], counts[F["impressions"]]
-    comp = (reports / (shown + 10.0 * s)).astype(np.float32)
+            if q is not None:
+                ret[i] = max(ret[i], (q.returns + s * base) / (q.orders + s))
+                if q.ratings > 0:
+                    low[i] = max(low[i], (q.low_ratings + s * LOW_RATING_BASELINE) / (q.ratings + s))
+            r, sh, un, cm = pooled[pid]
+            low[i] = max(low[i], (un + s * LOW_RATING_BASELINE) / (cm + s))
+            comp[i] = max(comp[i], r / (sh + 10.0 * s))
     bad = (
         params.quality_return_weight * np.maximum(ret - base, 0)
         + params.quality_low_rating_weight * np.maximum(low - LOW_RATING_BASELINE, 0)

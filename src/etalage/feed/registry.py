@@ -199,7 +199,9 @@ def latest_good(db: Database, model_dir: Path, *, newer_than: str | None = None)
             )
         )
     refused = {v for v, _, st in rows if st == "refused"}
-    paths = [(v, Path(p)) for v, p, st in rows if st == "ready"]
+    # a registered snapshot is looked for in this model folder first (a copied data folder keeps working)
+    paths = [(v, Path(model_dir) / v if (Path(model_dir) / v).is_dir() else Path(p)) for v, p, st in rows
+             if st == "ready"]  # fmt: skip
     known = {v for v, _ in paths} | refused
     if Path(model_dir).is_dir():  # folders written but never registered (e.g. a crash in between)
         on_disk = sorted(

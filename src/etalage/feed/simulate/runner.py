@@ -1,0 +1,128 @@
+"""Running the simulation: the same shoppers through each configuration, round after round."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from etalage.feed.simulate import shoppers as sh
+from etalage.feed.simulate import world
+
+CONFIGS = {  # name -> (ranking preset of the server, feed mode the shoppers ask for)
+    "quality-aware": ("quality", None),
+    "engagement-only": ("engagement", None),
+    "non-profiled": ("quality", "non_profiled"),
+}
+
+
+@dataclass
+class SimOptions:
+    shoppers: int = 100
+    rounds: int = 4
+    seed: int = 7
+    url: str | None = None  # drive this running server (one configuration) instead of starting copies
+    psp_url: str | None = None
+    configs: tuple[str, ...] = tuple(CONFIGS)
+    workers: int = 8
+    keep: Path | None = None  # keep the template and copies here (default: a temporary folder)
+
+
+@dataclass
+class ConfigResult:
+    name: str
+    total: sh.Tally
+    per_round: list[sh.Tally] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    options: SimOptions
+    results: list[ConfigResult]
+    missing: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _has_returns_api(client: httpx.Client) -> bool:
+    """Whether the platform offers after-sale returns (older builds do not)."""
+    paths = client.get("/api/v1/openapi.json").json().get("paths", {})
+    return "post" in paths.get("/api/v1/orders/{order_id}/returns", {})
+
+
+def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callable[[str], None]) -> tuple[ConfigResult, list[str]]:  # fmt: skip
+    preset, mode = CONFIGS.get(name, ("quality", None))
+    started = time.perf_counter()
+    missing: list[str] = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        products: dict[str, dict[str, Any]] = {}
+        for region in world.EUR_REGIONS:
+            products.update(world.catalogue(client, region))
+        truth = {pid: world.truth_for(opts.seed, p) for pid, p in products.items()}
+        topics = sorted({t.topic for t in truth.values()}) or ["none"]
+        shops = sh.merchant_tokens(client, world.SCALE["merchants"]) if _has_returns_api(client) else None
+        if shops is None:
+            missing.append("after-sale returns API: returns are counted by the simulator (the shopper's decision); "
+                           "the platform only sees the unhappy comment that goes with each return")  # fmt: skip
+        elif not shops:
+            missing.append("no shop owner could sign in (not the demo marketplace?): returns are counted by the "
+                           "simulator and not recorded by the platform")  # fmt: skip
+        people = sh.make_shoppers(opts.shoppers, opts.seed, topics, world.EUR_REGIONS)
+        tag = f"{name}-{opts.seed}-{int(time.time())}" if opts.url else name
+        with ThreadPoolExecutor(opts.workers) as pool:
+            list(pool.map(lambda s: sh.register(client, psp_url, s, tag), people))
+            if mode:
+                list(pool.map(lambda s: client.put("/api/v1/feed/settings", headers=s.headers,
+                                                   json={"mode": mode}).raise_for_status(), people))  # fmt: skip
+            result = ConfigResult(name, sh.Tally())
+            for rnd in range(opts.rounds):
+                tally = sh.Tally()
+                for t in pool.map(lambda s: sh.after_sale(client, s, shops), people):
+                    tally.add(t)
+                for t in pool.map(lambda s, r=rnd: sh.Session(client, s, truth, mode, r).run(), people):
+                    tally.add(t)
+                result.per_round.append(tally)
+                result.total.add(tally)
+                say(f"{name}: round {rnd + 1}/{opts.rounds}: {tally.impressions} clips, {tally.purchases} purchases, "
+                    f"{tally.returns} returns")  # fmt: skip
+            for t in pool.map(lambda s: sh.after_sale(client, s, shops), people):  # the last deliveries
+                result.total.add(t)
+                result.per_round[-1].add(t)
+    result.seconds = time.perf_counter() - started
+    del preset
+    return result, missing
+
+
+def run_simulation(opts: SimOptions, say: Callable[[str], None] = print) -> Report:
+    results: list[ConfigResult] = []
+    missing: set[str] = set()
+    if opts.url:
+        for name in opts.configs:
+            res, miss = run_config(name, opts.url, opts.psp_url or "http://127.0.0.1:8765", opts, say)
+            results.append(res)
+            missing.update(miss)
+        return Report(opts, results, sorted(missing), ["drove the server at " + opts.url])
+    root = opts.keep or Path(tempfile.mkdtemp(prefix="etalage-simulate-"))
+    try:
+        template = root / "template"
+        if not (template / "etalage.db").exists():
+            say("building the marketplace (demo builder, simulation scale)")
+            world.build_template(template, opts.seed)
+        for name in opts.configs:
+            preset, _mode = CONFIGS[name]
+            say(f"{name}: starting a copy of the marketplace (ranker preset '{preset}')")
+            with world.platform(template, root / name, ranker=preset) as plat:
+                res, miss = run_config(name, plat.url, plat.psp_url, opts, say)
+            results.append(res)
+            missing.update(miss)
+    finally:
+        if opts.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return Report(opts, results, sorted(missing))
