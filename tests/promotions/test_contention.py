@@ -101,3 +101,22 @@ def test_a_hundred_shoppers_race_for_a_voucher_of_three_uses(factory, psp, db, l
         assert s.scalar(select(func.count()).select_from(VoucherRedemption)) == 3
         assert s.scalar(select(func.count()).select_from(Order)) == 3
     assert_stock_consistent(db)
+
+
+def test_one_shopper_racing_themselves_gets_the_voucher_once(factory, psp, db, live_server, api):
+    """Ten taps at once by the same shopper on a voucher limited to one use per shopper: one order."""
+    shop = factory.verified_merchant()
+    product = factory.product(shop, stock=20, prices={"BE": 2000})
+    voucher_id = voucher(factory, shop, "ONCEEACH", percent=20, per_user_limit=1)
+    shopper = factory.shopper("BE", psp=psp)
+
+    answers = _race(
+        live_server, [shopper] * 10, {"variant_id": product["variant_id"], "voucher_code": "ONCEEACH"}
+    )
+
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses == {201: 1, 409: 9}, statuses
+    _losers_are_clear(answers, {"voucher-limit-reached"})
+    with db.read() as s:
+        assert s.scalar(select(Voucher.used_count).where(Voucher.id == voucher_id)) == 1
+        assert s.scalar(select(func.count()).select_from(VoucherRedemption)) == 1
