@@ -153,6 +153,14 @@ def accrue(session: Session, data: dict[str, Any], *, to_ledger: bool = True) ->
     return made
 
 
+def reversed_share(amount: int, refunded: int, order_total: int) -> int:
+    """How much of a commission ``amount`` goes back once ``refunded`` of ``order_total`` was refunded. Worked
+    out on the cumulative refund, so several partial refunds add up to exactly the commission, never more."""
+    if refunded >= order_total:
+        return amount
+    return amount * max(refunded, 0) // max(order_total, 1)
+
+
 @payment_refunds.on_refund
 def on_refund(session: Session, refund: RefundState) -> None:
     if refund.order_id is None:
@@ -164,12 +172,7 @@ def on_refund(session: Session, refund: RefundState) -> None:
         if session.scalar(select(CommissionEvent.id).where(CommissionEvent.source_key == key)) is not None:
             continue
         refunded = min(c.order_total_amount, c.refunded_amount + refund.amount)
-        # cumulative share, so several partial refunds add up to exactly the commission
-        total_back = (
-            c.amount
-            if refunded >= c.order_total_amount
-            else c.amount * refunded // max(c.order_total_amount, 1)
-        )
+        total_back = reversed_share(c.amount, refunded, c.order_total_amount)
         back = total_back - c.reversed_amount
         before = c.status
         c.refunded_amount, c.reversed_amount, c.updated_at = refunded, total_back, utcnow()
