@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from etalage.db import utcnow
 from etalage.ledger import postings
@@ -191,3 +191,17 @@ def test_settled_events_are_kept_for_the_retention_only(api, factory, psp, db, r
         ]
         == []
     )
+
+
+def test_each_change_that_records_events_asks_for_a_prompt_delivery(api, factory, psp, db):  # type: ignore[no-untyped-def]
+    from etalage.core.models import Job
+
+    merchant = factory.verified_merchant()
+    product = factory.product(merchant, prices={"BE": 1500}, stock=3)
+    _endpoint(api, merchant, "https://erp.example.com/hooks", ("order.created", "order.paid"))
+    with db.session() as s:
+        s.execute(delete(Job))
+    buy(api, factory.shopper("BE", psp=psp), product["variant_id"])  # two transactions, one session
+    with db.read() as s:
+        kinds = list(s.scalars(select(Job.kind).where(Job.kind == "webhooks.deliver")))
+    assert len(kinds) == 2  # order.created's transaction and order.paid's, each with its own job

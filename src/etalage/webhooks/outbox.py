@@ -67,6 +67,17 @@ def next_seq(session: Session, endpoint_id: str, key: str) -> int:
     return int(last or 0) + 1
 
 
+def _queued(session: Session) -> set[str]:
+    """Endpoints given a delivery job in this transaction (one is enough). Kept with the transaction
+    object: a session lives through several (checkout commits twice) and a retried one starts afresh."""
+    tx = session.get_transaction()
+    held = session.info.get(_JOBS_KEY)
+    if held is None or held[0] is not tx:
+        held = (tx, set())
+        session.info[_JOBS_KEY] = held
+    return held[1]
+
+
 def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
     if topic not in EVENT_TYPES:
         return
@@ -86,7 +97,7 @@ def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
     session.add(WebhookEvent(id=event_id, merchant_id=merchant_id, type=topic, ordering_key=key,
                              data=_clean(payload), created_at=now))  # fmt: skip
     session.flush()
-    queued = session.info.setdefault(_JOBS_KEY, set())
+    queued = _queued(session)
     for e in endpoints:
         session.add(WebhookDelivery(event_id=event_id, endpoint_id=e.id, ordering_key=key,
                                     seq=next_seq(session, e.id, key), status="pending",
