@@ -198,3 +198,15 @@ def test_a_creators_live_room_earns_and_the_merchants_own_room_or_staff_do_not(a
         assert r.status_code == 201, r.text
     owed = api.get(f"/api/v1/merchants/{merchant.merchant_id}/commissions", headers=merchant.headers).json()
     assert [(o["creator_id"], o["orders"]) for o in owed] == [(creator.id, 1)]
+
+
+def test_the_base_is_net_of_vouchers_as_well_as_vat(api, factory, psp, db):
+    from tests.promotions.helpers import voucher
+
+    merchant, product, creator, video, shopper = _setup(api, factory, psp, price=12_100)  # 100.00 + 21 % VAT
+    voucher(factory, merchant, "CREATOR10", percent=10)
+    r = buy(api, shopper, product["variant_id"], 1, source={"video_id": video}, voucher_code="creator10")
+    assert r.status_code == 201, r.text
+    c = api.get("/api/v1/me/commissions", headers=creator.headers).json()["items"][0]
+    # 121.00 less 10 % is 108.90 with 18.90 of VAT in it: 90.00 net, of which 10 %
+    assert (c["base_amount"], c["amount"]) == (9_000, 900)
