@@ -42,18 +42,27 @@ def user_query(model: Any, model_items: np.ndarray, weights: np.ndarray) -> np.n
     return (np.asarray(weights, np.float32)[keep, None] * left[model_items[keep]]).sum(axis=0)
 
 
+def _row(table: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
+    if i >= table.shape[0]:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    if getattr(table, "format", None) != "csr":  # not expected; correct, only slower
+        table, i = sp.csr_matrix(table.getrow(i)), 0
+    lo, hi = table.indptr[i], table.indptr[i + 1]
+    return table.indices[lo:hi].astype(np.int64), table.data[lo:hi].astype(np.float32)
+
+
 def coengaged(model: Any, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Items most co-engaged with model item ``seed`` (fitted table plus online increments)."""
-    n = model.n_items
-    if seed < 0 or seed >= n:
+    """Items most co-engaged with model item ``seed`` (fitted table plus online increments), read straight
+    from the tables' rows (a sparse product per seed cost ~1 ms of scipy overhead on every page)."""
+    base, online = getattr(model, "coeng", None), getattr(model, "coeng_online", None)
+    if base is None or seed < 0 or seed >= model.n_items:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    hist = sp.csr_matrix((np.ones(1, np.float32), (np.zeros(1, np.int64), np.array([seed]))), shape=(1, n))
-    try:
-        row = model.sparse_product("coeng", hist)
-    except (AttributeError, ValueError):
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    row.sum_duplicates()
-    idx, vals = row.indices.astype(np.int64), row.data.astype(np.float32)
+    idx, vals = _row(base, seed)
+    if online is not None and online.nnz:
+        more_idx, more_vals = _row(online, seed)
+        if len(more_idx):
+            idx, inverse = np.unique(np.concatenate([idx, more_idx]), return_inverse=True)
+            vals = np.bincount(inverse, np.concatenate([vals, more_vals]), len(idx)).astype(np.float32)
     if len(idx) > k:
         top = np.argpartition(-vals, k - 1)[:k]
         idx, vals = idx[top], vals[top]

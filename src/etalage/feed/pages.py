@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from etalage.core.auth import Principal
@@ -74,13 +74,21 @@ def viewer_state(
     hit = engine.viewers.get(pseudonym)
     if hit is not None and time.monotonic() - hit[0] < VIEWER_TTL:
         return hit[1], hit[2], hit[3]
-    setting = session.get(FeedSetting, pseudonym)
-    stored = (setting.mode, setting.region) if setting is not None else None
-    follows = list(session.scalars(select(FeedFollow.creator_id).where(FeedFollow.pseudonym == pseudonym)))
+    # one round trip for the three (most viewers have none of them)
     rows = session.execute(
-        select(FeedHidden.item_id, FeedHidden.kind).where(FeedHidden.pseudonym == pseudonym)
-    )
-    hidden = [(item_id, kind) for item_id, kind in rows]
+        union_all(
+            select(literal("s"), FeedSetting.mode, FeedSetting.region).where(
+                FeedSetting.pseudonym == pseudonym
+            ),
+            select(literal("f"), FeedFollow.creator_id, literal("")).where(FeedFollow.pseudonym == pseudonym),
+            select(literal("h"), FeedHidden.item_id, FeedHidden.kind).where(
+                FeedHidden.pseudonym == pseudonym
+            ),
+        )
+    ).all()
+    stored = next(((a, b) for t, a, b in rows if t == "s"), None)
+    follows = [a for t, a, _b in rows if t == "f"]
+    hidden = [(a, b) for t, a, b in rows if t == "h"]
     engine.viewers.put(pseudonym, (time.monotonic(), stored, follows, hidden))
     return stored, follows, hidden
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 OUTCOMES = ("watch_completion", "like_share", "product_click", "add_to_cart", "purchase")
@@ -100,7 +101,7 @@ class RankingParameters:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
+    @cached_property  # read by every page; the parameters never change in place (``replace`` makes new ones)
     def version(self) -> str:
         blob = json.dumps(self.as_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
