@@ -18,3 +18,16 @@ def test_a_signature_verifies_only_with_its_secret_body_and_time() -> None:
                              ("whsec_a", body, header, now + 301)):  # fmt: skip
         with pytest.raises(signing.BadSignature):
             signing.verify(secret, h, b, now=at)
+
+
+@pytest.mark.db_agnostic
+def test_payloads_are_stored_as_plain_json_without_the_shoppers_account() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from etalage.webhooks.outbox import _clean
+
+    payload = {"order_id": "ord_1", "user_id": "usr_1", "amount": Decimal("1.50"),
+               "at": datetime(2026, 1, 1, tzinfo=UTC), "items": [{"user_id": "usr_1", "quantity": 2}]}  # fmt: skip
+    assert _clean(payload) == {"order_id": "ord_1", "amount": "1.50", "at": "2026-01-01T00:00:00+00:00",
+                               "items": [{"quantity": 2}]}  # fmt: skip

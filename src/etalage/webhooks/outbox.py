@@ -42,7 +42,9 @@ def _clean(value: Any) -> Any:
         return [_clean(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)  # never let an odd payload value (a Decimal, an enum) abort the change it reports
 
 
 def _merchant_of(payload: dict[str, Any]) -> str | None:
