@@ -63,7 +63,10 @@ def test_evaluate_command_on_kuairec_subsample(kuairec_dir: Path, tmp_path: Path
         rows["etalage"]["metrics"]["ndcg@20"] / best - 1
     )
     # paired standard error of that gain (per-user differences, same users), and no per-user arrays in JSON
-    assert report["etalage_improvement_ndcg20_se"] > 0
+    # (zero exactly when valid tuning lands on the baseline's own ranking: every per-user difference is 0,
+    # as happens on this 300-user sample on some machines, where the prior alone is chosen)
+    se = report["etalage_improvement_ndcg20_se"]
+    assert se > 0 or (se == 0 and report["etalage_improvement_ndcg20"] == 0)
     assert all("per_user_ndcg20" not in r for r in report["results"])
     # the tuned model was saved as a loadable snapshot with its evaluation figures
     manifest = json.loads((snap / "manifest.json").read_text())
