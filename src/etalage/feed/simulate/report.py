@@ -62,7 +62,7 @@ def chart(report: Report, path: Path) -> Path:
         ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         for i, v in enumerate(values):
-            ax.text(i, v, f"{v:.3g}" if v < 1 else f"{v:,.0f}", ha="center", va="bottom", fontsize=8)
+            ax.text(i, v, f"{v:,.0f}" if v >= 100 else f"{v:.3g}", ha="center", va="bottom", fontsize=8)
     ax = axes.ravel()[5]
     for res, colour in zip(report.results, colours, strict=False):
         rates = [t.returns / max(t.purchases, 1) for t in res.per_round]
