@@ -87,3 +87,32 @@ def test_review_a_delivered_order_and_see_it_with_the_reduced_price_on_the_produ
     web.cookies.clear()
     sign_in_http(web, stranger.email)
     assert web.get(f"/orders/{order['id']}").status_code == 404
+
+
+def test_a_voucher_typed_in_the_cart_lowers_the_order_in_the_browser(browse, factory, psp, db):
+    from tests.promotions.helpers import voucher
+
+    shop = factory.verified_merchant(name="Atelier Code")
+    item = factory.product(shop, prices={"BE": 4_000}, title="Wool scarf", stock=5)
+    voucher(factory, shop, "SCARF10", amount=1_000, currency="EUR")
+    shopper = factory.shopper("BE", psp=psp)
+    b = browse()
+    b.sign_in(shopper.email)
+    page = b.page
+    b.goto(f"/p/{item['product_id']}")
+    page.locator("button[value=cart]").click()
+    page.locator(".buy-result.ok").wait_for()
+    b.goto("/cart")
+    page.locator("#voucher-code").fill("NOSUCHCODE")
+    page.locator("#checkout").click()
+    page.locator(".buy-result.error").wait_for()
+    assert "no voucher" in page.locator(".buy-result").inner_text().lower()
+    page.locator("#voucher-code").fill("scarf10")
+    page.locator("#checkout").click()
+    page.wait_for_url("**/orders")
+    page.locator("a.order-card").first.click()
+    page.wait_for_url("**/orders/ord_*")
+    assert "Voucher" in page.content()
+    with db.read() as s:
+        assert s.scalar(select(Voucher.used_count).where(Voucher.code == "SCARF10")) == 1
+    assert all("422" in e for e in b.errors), b.errors  # only the unknown code's answer

@@ -29,6 +29,8 @@ if (button) {
     button.disabled = true;
     try {
       const body = { return_url: `${location.origin}/orders` };
+      const code = (document.getElementById('voucher-code')?.value || '').trim();
+      if (code) body.voucher_code = code; // re-checked by checkout; a bad code answers with a problem
       const checkout = await api('POST', '/api/v1/cart/checkout', body, { 'Idempotency-Key': key });
       if (checkout.status === 'requires_action' && checkout.next_action) { location.assign(checkout.next_action.url); return; }
       say(t.ordered, checkout.status === 'paid');
