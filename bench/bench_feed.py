@@ -136,9 +136,18 @@ def run(ctx: BenchContext) -> list[dict]:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="etalage-bench-feed-") as tmp:
         data_dir = Path(tmp)
-        env = dict(os.environ, ETALAGE_DATA_DIR=str(data_dir), ETALAGE_DATABASE_URL=f"sqlite:///{data_dir / 'etalage.db'}",
-                   ETALAGE_LOG_LEVEL="WARNING", ETALAGE_ARGON2_TIME_COST="1", ETALAGE_ARGON2_MEMORY_KIB="1024",
-                   ETALAGE_INPROCESS_WORKER="false", ETALAGE_FEED_STARTUP_REFIT="false", **PINNED)  # fmt: skip
+        env = dict(
+            os.environ,
+            ETALAGE_DATA_DIR=str(data_dir),
+            ETALAGE_DATABASE_URL=f"sqlite:///{data_dir / 'etalage.db'}",
+            ETALAGE_LOG_LEVEL="WARNING",
+            ETALAGE_ARGON2_TIME_COST="1",
+            ETALAGE_ARGON2_MEMORY_KIB="1024",
+            ETALAGE_INPROCESS_WORKER="false",
+            ETALAGE_FEED_STARTUP_REFIT="false",
+            ETALAGE_FEED_EVALUATE="false",  # the seed fits once (no hold-out evaluation fit)
+            **PINNED,
+        )
         seeded = _python(SEED_SCRIPT, env, json.dumps(scale), str(TOKENS), timeout=3600)
         counts = seeded["counts"]
         print(f"feed seeded in {seeded['seconds']:.0f} s: {counts}", flush=True)
