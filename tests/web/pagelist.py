@@ -49,6 +49,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("seller-settings", "/seller/{merchant_id}/settings", "merchant"),
     ("seller-creators", "/seller/{merchant_id}/creators", "merchant"),
     ("seller-promotions", "/seller/{merchant_id}/promotions", "merchant"),
+    ("seller-reviews", "/seller/{merchant_id}/reviews", "merchant"),
     ("seller-payouts", "/seller/{merchant_id}/payouts", "merchant"),
     ("seller-webhooks", "/seller/{merchant_id}/webhooks", "merchant"),
     # creator studio

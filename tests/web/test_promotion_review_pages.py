@@ -116,3 +116,31 @@ def test_a_voucher_typed_in_the_cart_lowers_the_order_in_the_browser(browse, fac
     with db.read() as s:
         assert s.scalar(select(Voucher.used_count).where(Voucher.code == "SCARF10")) == 1
     assert all("422" in e for e in b.errors), b.errors  # only the unknown code's answer
+
+
+def test_the_shop_replies_to_a_review_from_the_seller_center(web, api, factory, psp):
+    merchant, shopper, product, order = delivered_order(api, factory, psp)
+    r = api.post(f"/api/v1/orders/{order['id']}/reviews", json={"variant_id": product["variant_id"], "rating": 2,
+                 "text": "Too thin"}, headers=shopper.headers)  # fmt: skip
+    review_id = r.json()["id"]
+    sign_in_http(web, merchant.email)
+    base = f"/seller/{merchant.merchant_id}/reviews"
+    page = web.get(base)
+    assert page.status_code == 200 and "Too thin" in page.text
+    token = csrf_from(page.text)
+    assert (
+        web.post(f"{base}/{review_id}/reply", data={"text": "x", "csrf_token": token})
+        .headers["location"]
+        .endswith("done=error")
+    )
+    ok = web.post(
+        f"{base}/{review_id}/reply", data={"text": "We will send a thicker one.", "csrf_token": token}
+    )
+    assert ok.headers["location"].endswith("done=replied")
+    again = web.post(f"{base}/{review_id}/reply", data={"text": "Twice?", "csrf_token": token})
+    assert again.headers["location"].endswith("done=error")
+    assert "We will send a thicker one." in web.get(f"/p/{product['product_id']}").text
+    other = factory.verified_merchant(name="Nosy")
+    assert web.get(f"/seller/{other.merchant_id}/reviews").status_code == 404
+    assert web.post(f"/seller/{other.merchant_id}/reviews/{review_id}/reply",
+                    data={"text": "Not mine", "csrf_token": token}).status_code == 404  # fmt: skip

@@ -28,6 +28,7 @@ from etalage.web.routes_seller_orders import router as seller_orders_router
 from etalage.web.routes_seller_payouts import router as seller_payouts_router
 from etalage.web.routes_seller_promotions import router as seller_promotions_router
 from etalage.web.routes_seller_returns import router as seller_returns_router
+from etalage.web.routes_seller_reviews import router as seller_reviews_router
 from etalage.web.routes_seller_settings import router as seller_settings_router
 from etalage.web.routes_seller_webhooks import router as seller_webhooks_router
 from etalage.web.routes_shop import router as shop_router
@@ -75,6 +76,7 @@ for sub in (
     seller_promotions_router,
     seller_payouts_router,
     seller_returns_router,
+    seller_reviews_router,
     seller_settings_router,
     seller_webhooks_router,
     seller_router,
