@@ -96,15 +96,17 @@ def put_settings(body: SettingsIn, session: DbSession, viewer: Viewer) -> dict[s
 
 
 @router.get("/feed/ranking-parameters", response_model=RankingParameters)
-def ranking_parameters() -> dict[str, Any]:
+def ranking_parameters(request: Request) -> dict[str, Any]:
     """The main parameters of the ranking and their weights, as live now (DSA Art. 27)."""
-    return service.ranking_parameters()
+    return service.ranking_parameters(_engine_of(request))
 
 
 @router.get("/feed/transparency", response_class=PlainTextResponse)
-def transparency() -> PlainTextResponse:
+def transparency(request: Request) -> PlainTextResponse:
     """The ranking explained in plain words (Markdown), generated from the live configuration."""
-    return PlainTextResponse(service.transparency(), media_type="text/markdown; charset=utf-8")
+    return PlainTextResponse(
+        service.transparency(_engine_of(request)), media_type="text/markdown; charset=utf-8"
+    )
 
 
 @router.get("/feed/status")

@@ -197,8 +197,8 @@ def export_pseudonym(session: Session, pseudonym: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def ranking_parameters() -> dict[str, Any]:
-    eng = _current()
+def ranking_parameters(engine_: FeedEngine | None = None) -> dict[str, Any]:
+    eng = engine_ or _current()
     if eng is None:
         from etalage.feed.parameters import preset
         from etalage.feed.pipeline.heads import Heads
@@ -208,8 +208,8 @@ def ranking_parameters() -> dict[str, Any]:
     return tr.ranking_parameters(eng.state.params, eng.state.heads, tr.model_info(eng))
 
 
-def transparency() -> str:
-    eng = _current()
+def transparency(engine_: FeedEngine | None = None) -> str:
+    eng = engine_ or _current()
     if eng is None:
         return tr.default_document()
     return tr.markdown(eng.state.params, eng.state.heads, tr.model_info(eng))

@@ -82,7 +82,8 @@ def ranking_page(ctx: Page) -> Response:
     """How the feed ranks (DSA Art. 27): the fixed explanation, then the live parameters and weights."""
     from etalage.feed import service as feed
 
-    return render(ctx, "shop/ranking.html", tab="foryou", live=feed.ranking_parameters())
+    live = feed.ranking_parameters(getattr(ctx.request.app.state, "feed_engine", None))
+    return render(ctx, "shop/ranking.html", tab="foryou", live=live)
 
 
 @router.get("/p/{product_id}")

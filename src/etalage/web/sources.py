@@ -173,8 +173,15 @@ def feed_page(ctx: PageCtx, mode: str | None, cursor: str | None) -> FeedPage:
     from etalage.content import service as content
     from etalage.feed import service as feed
 
+    engine = getattr(ctx.request.app.state, "feed_engine", None)  # this app's (a process may run several)
     page = feed.feed_page(
-        ctx.db, ctx.principal, mode=mode, region=region_of(ctx), cursor=cursor, limit=FEED_PAGE
+        ctx.db,
+        ctx.principal,
+        mode=mode,
+        region=region_of(ctx),
+        cursor=cursor,
+        limit=FEED_PAGE,
+        engine_=engine,
     )
     items = page["items"]
     ids = [it["id"] for it in items if it["kind"] == "video"]
