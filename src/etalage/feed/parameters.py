@@ -29,8 +29,8 @@ SOURCES = ("following", "live", "coengagement", "content", "collaborative", "tre
 @dataclass(frozen=True)
 class RankingParameters:
     preset: str = "quality"
-    # Value of one predicted outcome, counted in purchases: the feed ranks by expected purchases, with
-    # attention counted only a little (engagement-to-conversion).
+    # Value of one predicted outcome, counted in purchases of a typical product: the feed ranks by expected
+    # purchase value net of returns, with attention counted only a little (engagement-to-conversion).
     outcome_weights: dict[str, float] = field(
         default_factory=lambda: {
             "watch_completion": 0.01,
@@ -40,6 +40,12 @@ class RankingParameters:
             "purchase": 1.0,
         }
     )
+    # The commerce outcomes (cart, purchase) count what a purchase is worth, not one purchase each: the
+    # price relative to the region's median (capped), times the share not expected to come back. Counting
+    # purchases alone preferred cheap products and bait that sells well until it is returned.
+    value_by_price: bool = True
+    value_price_cap: float = 4.0  # a product counts at most this many (and at least 1/this) typical ones
+    value_net_of_returns: bool = True
     rate_strength: float = 50.0  # pseudo-impressions pulling a new item's rates to the platform's average
     rates_half_life_days: float = 14.0  # older interactions count less in an item's rates
     # How much each signal moves an outcome's odds (log-odds per unit); the learner refits them from
@@ -117,16 +123,24 @@ def preset(name: str) -> RankingParameters:
             base,
             preset="engagement",
             outcome_weights={o: (1.0 if o in ("watch_completion", "like_share") else 0.0) for o in OUTCOMES},
+            value_by_price=False,
+            value_net_of_returns=False,
             quality_enabled=False,
         )
     raise ValueError(f"unknown ranking preset {name!r}; use 'quality' or 'engagement'")
 
 
 DESCRIPTIONS: dict[str, str] = {
-    "preset": "Which published parameter set is live ('quality' ranks by expected purchases and product "
-    "quality; 'engagement' only by attention, kept for comparison).",
+    "preset": "Which published parameter set is live ('quality' ranks by expected purchase value net of "
+    "returns and product quality; 'engagement' only by attention, kept for comparison).",
     "outcome_weights": "The score of a video is the sum, over these outcomes, of the predicted chance "
-    "that you do it times its weight. Weights are in purchases: a purchase counts 1.",
+    "that you do it times its weight (for adding to cart and buying, also times what the purchase is "
+    "worth, below). Weights are in purchases of a typical product: such a purchase counts 1.",
+    "value_by_price": "Whether adding to cart and buying count the product's price relative to the median "
+    "price in your region (a product twice the median counts 2), instead of 1 per purchase.",
+    "value_price_cap": "The relative price counts at most this much (and at least one over it).",
+    "value_net_of_returns": "Whether adding to cart and buying count only the share of purchases not "
+    "expected to be returned (1 minus the product's smoothed return rate).",
     "rate_strength": "How many impressions of evidence an item needs before its own rates outweigh the "
     "platform's average (smoothing of new items' rates).",
     "rates_half_life_days": "Half-life of interactions in an item's rates: recent behaviour counts more.",

@@ -122,7 +122,7 @@ def chain_items(session: Session, log_: ServedLog | None, chain_id: str) -> set[
 
 def reconstruct(record: dict[str, Any]) -> dict[str, Any]:
     """Re-derive each item's score from what was logged: predictions from the logged rates, signals and
-    head coefficients; value from predictions and weights; score from value and adjustments."""
+    head coefficients; value from predictions, weights and the purchase's worth; score from value and adjustments."""
     ctx = record.get("context") or {}
     heads = H.Heads.from_dict(ctx.get("heads") or {})
     weights = ctx.get("outcome_weights") or {}
@@ -132,7 +132,9 @@ def reconstruct(record: dict[str, Any]) -> dict[str, Any]:
         signals = {s: np.array([it["signals"][s]]) for s in H.SIGNALS}
         p = H.predict(rates, signals, heads)
         p_err = max(abs(float(p[o][0]) - it["predictions"][o]) for o in OUTCOMES)
-        value = sum(float(weights.get(o, 0.0)) * it["predictions"][o] for o in OUTCOMES)
+        worth = float((it.get("features") or {}).get("worth", 1.0))  # records before worth: 1
+        value = sum(float(weights.get(o, 0.0)) * it["predictions"][o] * (worth if o in H.WORTH_OUTCOMES else 1.0)
+                    for o in OUTCOMES)  # fmt: skip
         adj = it["adjustments"]
         score = value + adj["quality"] + adj["exploration"] + adj["diversity"]
         s_err = abs(score - it["score"])

@@ -101,7 +101,9 @@ def run(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) 
             end_reason = "exhausted" if any_here else "nothing_available"
         elif len(cands) < req.limit and end_reason is None:
             end_reason = "exhausted"
-    hyd.hydrate(cands, req, hist, index, affinity, state.quality, state.creator_impressions)
+    hyd.hydrate(
+        cands, req, hist, index, affinity, state.quality, state.creator_impressions, lists.get("worth")
+    )
     scoring.score(cands, state.heads, params)
     picks = rr.rerank(cands, params, req.limit)
     rows = np.array([p.row for p in picks], np.int64)

@@ -1,7 +1,7 @@
 """Why each served item was chosen, in numbers (logged) and plain words (the "Why am I seeing this?" panel).
 
-Contributions are in the score's own unit (expected purchases): ``value`` splits by outcome
-(weight × predicted chance), then re-ranking adds ``quality`` (≤ 0), ``exploration`` (≥ 0) and
+Contributions are in the score's own unit (expected purchases of a typical product, net of returns):
+``value`` splits by outcome (weight × predicted chance, × the purchase's worth for cart and purchase), then re-ranking adds ``quality`` (≤ 0), ``exploration`` (≥ 0) and
 ``diversity`` (≤ 0); together they sum exactly to the item's ``score``. The reasons shown are the largest
 effects among: the viewer's signals (taste, followed creator, this session; each measured as the value
 it added: value − value without it), the item's own record against the platform average, and the
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from etalage.feed.parameters import OUTCOMES, SOURCE_TEXT, SOURCES, RankingParameters
+from etalage.feed.pipeline import heads as H
 from etalage.feed.pipeline.context import Candidates, FeedRequest
 from etalage.feed.pipeline.rerank import Pick
 
@@ -64,8 +65,11 @@ def explain_item(
 ) -> dict[str, Any]:
     row = pick.row
     source = SOURCES[int(c.source[row])]
-    w = params.outcome_weights
-    value_parts = {o: round(float(w.get(o, 0.0)) * float(c.feats[f"p_{o}"][row]), 6) for o in OUTCOMES}
+    worth = float(c.feats["worth"][row]) if "worth" in c.feats else None
+    value_parts = {
+        o: round(float(part), 6)
+        for o, part in H.parts({o: float(c.feats[f"p_{o}"][row]) for o in OUTCOMES}, params, worth).items()
+    }
     because = cards.get(because_id) if because_id else None
     candidates: list[dict[str, Any]] = []
 

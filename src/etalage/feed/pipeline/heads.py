@@ -11,8 +11,10 @@ creator, and similarity to this session's engaged items. α, β, γ, δ are refi
 served pages and the outcomes that followed (``training.fit_heads``); until then the published defaults
 apply. A video without products cannot lead to a click, cart or purchase: those chances are 0.
 
-Value V(j) = Σ_o w_o·p_o(j) with the published weights (in purchases), and an uncertainty
-U(j) = Σ_o w_o·sd_o(j) from the Beta posterior of each rate, which the exploration bonus uses.
+Value V(j) = Σ_o w_o·m_o(j)·p_o(j) with the published weights (in purchases of a typical product), where
+m_o(j) is what the outcome is worth for cart and purchase (relative price × (1 − expected return rate),
+``lists.worth``) and 1 otherwise; and an uncertainty U(j) = Σ_o w_o·m_o(j)·sd_o(j) from the Beta
+posterior of each rate, which the exploration bonus uses.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ COMMERCE = ("product_click", "add_to_cart", "purchase")
 DEFAULT_GLOBAL = {"watch_completion": 0.3, "like_share": 0.05, "product_click": 0.04, "add_to_cart": 0.01,
                   "purchase": 0.003}  # fmt: skip
 SIGNALS = ("affinity", "follow", "session")
+WORTH_OUTCOMES = ("add_to_cart", "purchase")  # outcomes counted at the purchase's worth, not 1 each
 
 
 @dataclass
@@ -116,11 +119,19 @@ def predict(rates: dict, signals: dict[str, np.ndarray], heads: Heads, drop: str
     return out
 
 
-def value(p: dict, params: RankingParameters) -> np.ndarray:
+def parts(p: dict, params: RankingParameters, worth: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per outcome: weight × worth × chance (the value's terms, as explanations show them)."""
     w = params.outcome_weights
-    return sum(float(w.get(o, 0.0)) * p[o] for o in OUTCOMES)
+    out = {}
+    for o in OUTCOMES:
+        term = float(w.get(o, 0.0)) * p[o]
+        out[o] = term * worth if worth is not None and o in WORTH_OUTCOMES else term
+    return out
 
 
-def uncertainty(sds: dict, params: RankingParameters) -> np.ndarray:
-    w = params.outcome_weights
-    return sum(float(w.get(o, 0.0)) * sds[o] for o in OUTCOMES)
+def value(p: dict, params: RankingParameters, worth: np.ndarray | None = None) -> np.ndarray:
+    return sum(parts(p, params, worth).values())
+
+
+def uncertainty(sds: dict, params: RankingParameters, worth: np.ndarray | None = None) -> np.ndarray:
+    return sum(parts(sds, params, worth).values())

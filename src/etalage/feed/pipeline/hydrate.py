@@ -26,7 +26,8 @@ def standardise(scores: np.ndarray) -> np.ndarray:
 
 
 def hydrate(c: Candidates, req: FeedRequest, hist: History, index: FeedIndex, affinity: np.ndarray | None,
-            quality: Any, creator_impressions: np.ndarray | None = None) -> None:  # fmt: skip
+            quality: Any, creator_impressions: np.ndarray | None = None,
+            worth: np.ndarray | None = None) -> None:  # fmt: skip
     idx = c.idx
     k = len(idx)
     counts = index.stats.counts(idx, req.now_ms)
@@ -52,6 +53,12 @@ def hydrate(c: Candidates, req: FeedRequest, hist: History, index: FeedIndex, af
         ok = idx < len(quality.factor)
         q[ok] = quality.factor[idx[ok]]
     c.feats["quality"] = q
+    # what a purchase through the item is worth (lists.worth); items newer than the lists count 1
+    w = np.ones(k)
+    if worth is not None:
+        ok = idx < len(worth)
+        w[ok] = worth[idx[ok]]
+    c.feats["worth"] = w
     a = np.zeros(k, np.float32)
     f = np.zeros(k, np.float32)
     s = np.zeros(k, np.float32)

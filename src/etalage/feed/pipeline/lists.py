@@ -3,6 +3,10 @@
 Rebuilt every couple of seconds by the learner from the counters (no request pays for a pass over the
 catalogue). ``popular`` ranks by the same value the heads compute with no personal signal at all, times
 quality: it is the non-profiled feed's order, before diversity and exploration.
+
+``worth`` (per region, per item) is what one purchase through the item is worth, in typical purchases:
+its lowest price in the region over the region's median item price (so currencies never mix), capped,
+times the share not expected to be returned. The pipeline multiplies the cart and purchase chances by it.
 """
 
 from __future__ import annotations
@@ -27,15 +31,51 @@ def _top(score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     return cand[np.argsort(-score[cand], kind="stable")].astype(np.int64)
 
 
-def base_value(index: FeedIndex, heads: H.Heads, params: RankingParameters, quality: Any, now_ms: float,
-               n: int) -> np.ndarray:  # fmt: skip
-    """Value of every item with no personal signal, times its quality factor."""
-    idx = np.arange(n)
-    counts = index.stats.counts(idx, now_ms)
+def _prices(index: FeedIndex, region: str, n: int) -> np.ndarray:
+    """Lowest price per item in the region (NaN: none), cached until the index changes."""
+    cache = getattr(index, "_price_cache", None)
+    if cache is None or cache[0] != (index.version, n):
+        cache = ((index.version, n), {})
+        index._price_cache = cache  # type: ignore[attr-defined]
+    price = cache[1].get(region)
+    if price is None:
+        price = np.full(n, np.nan)
+        for i, pids in enumerate(index.item_products[:n]):
+            amounts = [f.prices[region][0] for pid in pids
+                       if (f := index.products.get(pid)) is not None and region in f.prices]  # fmt: skip
+            if amounts:
+                price[i] = min(amounts)
+        cache[1][region] = price
+    return price
+
+
+def worth(index: FeedIndex, params: RankingParameters, quality: Any, region: str, n: int) -> np.ndarray:
+    """Per item: relative price in the region (capped) × (1 − expected return rate); 1 where unknown."""
+    out = np.ones(n)
+    if params.value_by_price:
+        price = _prices(index, region, n)
+        known = np.isfinite(price) & (price > 0)
+        if known.any():
+            cap = max(params.value_price_cap, 1.0)
+            rel = price[known] / float(np.median(price[known]))
+            out[known] = np.clip(rel, 1.0 / cap, cap)
+    if params.value_net_of_returns and quality is not None and len(quality.returns) >= n:
+        out *= 1.0 - np.clip(quality.returns[:n].astype(np.float64), 0.0, 1.0)
+    return out
+
+
+def base_chances(index: FeedIndex, heads: H.Heads, params: RankingParameters, now_ms: float, n: int) -> dict:
+    """Every item's predicted chance of each outcome with no personal signal."""
+    counts = index.stats.counts(np.arange(n), now_ms)
     rates, _ = H.base_rates(counts, index.has_products[:n], heads, params.rate_strength)
     zero = np.zeros(n)
-    p = H.predict(rates, {"affinity": zero, "follow": zero, "session": zero}, heads)
-    v = H.value(p, params)
+    return H.predict(rates, {"affinity": zero, "follow": zero, "session": zero}, heads)
+
+
+def base_value(p: dict, params: RankingParameters, quality: Any, n: int, worth: np.ndarray | None = None
+               ) -> np.ndarray:  # fmt: skip
+    """Value of every item with no personal signal, times its quality factor."""
+    v = H.value(p, params, worth)
     if quality is not None and len(quality.factor) >= n:
         v = v * quality.factor[:n]
     return v
@@ -47,12 +87,14 @@ def build(index: FeedIndex, heads: H.Heads, params: RankingParameters, quality: 
     out: dict[str, dict[str, np.ndarray]] = {}
     if n == 0:
         return {r: {} for r in index.regions}
-    value = base_value(index, heads, params, quality, now_ms, n)
+    chances = base_chances(index, heads, params, now_ms, n)
     videos = index.kind[:n] == KIND_VIDEO
     live = (index.kind[:n] == KIND_LIVE) & index.alive[:n]
     published = index.published_s[:n]
     for region in index.regions:
         ok = index.servable(region, n)
+        w = worth(index, params, quality, region, n)
+        value = base_value(chances, params, quality, n, w)
         vids = ok & videos
         trend = index.stats.trend_score(region, slice(0, n), now_ms)
         out[region] = {
@@ -60,5 +102,6 @@ def build(index: FeedIndex, heads: H.Heads, params: RankingParameters, quality: 
             "fresh": _top(published, vids, LIST_LENGTH),
             "popular": _top(value, vids, LIST_LENGTH),
             "live": _top(value + published * 1e-12, ok & live, 20),
+            "worth": w,  # not a list: read by hydration (``_listed`` sources never ask for it)
         }
     return out

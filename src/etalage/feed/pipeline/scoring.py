@@ -16,8 +16,9 @@ def score(c: Candidates, heads: H.Heads, params: RankingParameters) -> None:
     for o in OUTCOMES:
         c.feats[f"rate_{o}"] = rates[o]
         c.feats[f"p_{o}"] = p[o]
-    c.feats["value"] = H.value(p, params).astype(np.float64)
-    c.feats["uncertainty"] = H.uncertainty(sds, params).astype(np.float64)
+    worth = c.feats.get("worth")
+    c.feats["value"] = H.value(p, params, worth).astype(np.float64)
+    c.feats["uncertainty"] = H.uncertainty(sds, params, worth).astype(np.float64)
 
 
 def signal_effects(
@@ -28,16 +29,17 @@ def signal_effects(
     rates, _ = H.base_rates(counts, c.feats["has_products"][rows], heads, params.rate_strength)
     signals = {s: c.feats[s][rows] for s in H.SIGNALS}
     full = c.feats["value"][rows]
+    worth = c.feats["worth"][rows] if "worth" in c.feats else None
     out = {}
     for s in H.SIGNALS:
         if not np.any(signals[s]):
             out[s] = np.zeros(len(rows))
             continue
-        out[s] = full - H.value(H.predict(rates, signals, heads, drop=s), params)
+        out[s] = full - H.value(H.predict(rates, signals, heads, drop=s), params, worth)
     # the item's own record: its rates against the platform average, with no viewer signal at all
     zero = {s: np.zeros(len(rows)) for s in H.SIGNALS}
     avg = {o: np.where(rates[o] > 0, heads.global_rates.get(o, H.DEFAULT_GLOBAL[o]), 0.0) for o in OUTCOMES}
-    out["item_record"] = H.value(H.predict(rates, zero, heads), params) - H.value(
-        H.predict(avg, zero, heads), params
+    out["item_record"] = H.value(H.predict(rates, zero, heads), params, worth) - H.value(
+        H.predict(avg, zero, heads), params, worth
     )
     return out
