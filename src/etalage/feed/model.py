@@ -291,6 +291,20 @@ class EtalageModel:
         hist, hist_seq = self._history_rows(np.asarray(item_indices), weights, timestamps)
         return blend_scores(self, hist, hist_seq)[0]
 
+    def score_history_at(
+        self,
+        cols: np.ndarray,
+        item_indices: np.ndarray,
+        weights: np.ndarray | None,
+        timestamps: np.ndarray | None,
+    ) -> np.ndarray:
+        """``score_history(...)[cols]`` without scoring the rest of the catalogue (the serving path)."""
+        hist, hist_seq = self._history_rows(np.asarray(item_indices), weights, timestamps)
+        uniq, back = np.unique(
+            np.asarray(cols, np.int64), return_inverse=True
+        )  # blend needs distinct columns
+        return blend_scores(self, hist, hist_seq, uniq)[0][back]
+
     def recommend(
         self,
         item_indices: Sequence[int] | np.ndarray,

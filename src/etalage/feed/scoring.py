@@ -64,11 +64,21 @@ def _dense_queries(model: EtalageModel, hist: sp.csr_matrix, name: str) -> np.nd
     return np.asarray(hist @ model.content)
 
 
-def blend_scores(model: EtalageModel, hist: sp.csr_matrix, hist_seq: sp.csr_matrix) -> np.ndarray:
-    """Σ_c w_c · zscore(component_c) + w_prior · prior_z, for each history row."""
+def blend_scores(
+    model: EtalageModel, hist: sp.csr_matrix, hist_seq: sp.csr_matrix, cols: np.ndarray | None = None
+) -> np.ndarray:
+    """Σ_c w_c · zscore(component_c) + w_prior · prior_z, for each history row; only at the items ``cols``
+    when given (the z-scores still standardise over the whole catalogue: that part is analytic)."""
     w = model.config.weights
     tables: DenseTables = model.dense_tables
     n_rows, n_items = hist.shape
+    table = tables.table if cols is None else tables.table[cols]
+    prior_z = model.prior_z if cols is None else model.prior_z[cols]
+    n_out = n_items if cols is None else len(cols)
+    where = None
+    if cols is not None:  # item -> output column, -1 where not asked for
+        where = np.full(n_items, -1, np.int64)
+        where[cols] = np.arange(len(cols))
     coef = np.zeros((n_rows, tables.table.shape[1]), dtype=np.float64)
     offset = np.zeros(n_rows, dtype=np.float64)
     for name in tables.names:
@@ -83,13 +93,11 @@ def blend_scores(model: EtalageModel, hist: sp.csr_matrix, hist_seq: sp.csr_matr
         scale = np.divide(wc, std, out=np.zeros_like(std), where=ok)
         coef[:, tables.slices[name]] = u * scale[:, None]
         offset -= mean * scale
-    out = (
-        (coef.astype(np.float32) @ tables.table.T) if coef.any() else np.zeros((n_rows, n_items), np.float32)
-    )
+    out = (coef.astype(np.float32) @ table.T) if coef.any() else np.zeros((n_rows, n_out), np.float32)
     out += offset[:, None].astype(np.float32)
     wp = float(w.get("prior", 0.0))
     if wp:
-        out += np.float32(wp) * model.prior_z[None, :]
+        out += np.float32(wp) * prior_z[None, :]
     for name in SPARSE:
         wc = float(w.get(name, 0.0))
         if not wc or (name == "sequel" and not model.ordered):
@@ -104,10 +112,16 @@ def blend_scores(model: EtalageModel, hist: sp.csr_matrix, hist_seq: sp.csr_matr
         scale = np.divide(wc, std, out=np.zeros_like(std), where=std > 1e-12)
         out -= (mean * scale)[:, None].astype(np.float32)
         # a product of CSR matrices has no duplicate (row, col) pairs, so plain fancy-index add is exact
-        out[rows, s.indices] += (s.data * scale[rows]).astype(np.float32)
+        add = (s.data * scale[rows]).astype(np.float32)
+        if where is None:
+            out[rows, s.indices] += add
+        else:
+            at = where[s.indices]
+            keep = at >= 0
+            out[rows[keep], at[keep]] += add[keep]
     # No usable history (new user, or only zero-weight events): the prior alone, at full weight,
     # even where the tuned blend gives the prior no weight next to personal components.
     empty = np.asarray(abs(hist).sum(axis=1)).ravel() == 0
     if empty.any():
-        out[empty] = model.prior_z
+        out[empty] = prior_z
     return out

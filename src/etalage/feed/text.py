@@ -219,12 +219,20 @@ class TextIndex:
         if not len(s_terms):
             return out
         vocab, col = np.unique(s_terms, return_inverse=True)
-        table = np.zeros((len(vocab), len(seeds)), np.float32)
-        np.add.at(table, (col, s_owner), s_vals)
+        n_s = len(seeds)
+        # bincount over flat cells: the same sums as np.add.at, several times faster
+        table = np.bincount(col * n_s + s_owner, weights=s_vals, minlength=len(vocab) * n_s)
+        table = table.reshape(len(vocab), n_s).astype(np.float32)
         r_terms, r_vals, r_owner = self._gather(np.asarray(rows, np.int64))
         pos = np.minimum(np.searchsorted(vocab, r_terms), len(vocab) - 1)
         hit = vocab[pos] == r_terms
-        np.add.at(out, r_owner[hit], r_vals[hit, None] * table[pos[hit]])
+        cells = (r_owner[hit, None] * n_s + np.arange(n_s)).ravel()
+        vals = (r_vals[hit, None] * table[pos[hit]]).ravel()
+        out += (
+            np.bincount(cells, weights=vals, minlength=len(rows) * n_s)
+            .reshape(len(rows), n_s)
+            .astype(np.float32)
+        )
         return out
 
     def query(

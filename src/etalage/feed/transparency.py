@@ -80,8 +80,10 @@ def markdown(params: RankingParameters, heads: Heads, model: dict[str, Any]) -> 
         "",
         "## What a video's score counts",
         "",
-        "The score is the expected number of purchase-equivalents: for each outcome, the predicted chance that you "
-        "do it times its weight. Attention alone counts little; buying, and keeping what you bought, counts most.",
+        "The score is the expected value of purchases, counted in purchases of a typical product: for each outcome, "
+        "the predicted chance that you do it times its weight; adding to cart and buying also count the product's "
+        "price relative to the median in your region and only the share not expected to be returned. Attention "
+        "alone counts little; buying, and keeping what you bought, counts most.",
         "",
         "| outcome | meaning | weight | platform average | sensitivity to taste / follow / session |",
         "|---|---|---|---|---|",
