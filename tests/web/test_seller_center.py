@@ -142,3 +142,47 @@ def test_pages_with_ids_answer_404_for_another_merchants_resources(web, factory)
         assert resp.status_code == 404 or resp.headers.get("location", "").endswith("done=error"), path
     with_price = web.get(f"/p/{pid}")
     assert "Mine now" not in with_price.text
+
+
+def test_dashboard_conversion_counts_purchases_per_product_view(web, factory, psp, db):
+    import time
+    from datetime import UTC, datetime
+
+    from etalage.catalog import service as catalog
+    from etalage.events import engagement
+    from etalage.events import service as events
+    from etalage.web import seller_stats
+
+    shop = factory.verified_merchant(name="Atelier Zuid")
+    item = factory.product(shop, title="Linen shirt")
+    other_shop = factory.verified_merchant(name="Elsewhere")
+    elsewhere = factory.product(other_shop, title="Not ours")
+    buyer = factory.shopper("BE", psp=psp)
+    now = datetime.now(UTC).isoformat()
+    opens = [
+        {"type": "product_click", "event_id": f"open-{i}", "occurred_at": now, "product_id": pid}
+        for i, pid in enumerate([item["product_id"]] * 4 + [elsewhere["product_id"]] * 3)
+    ]
+    assert web.post("/api/v1/events", json={"events": opens}, headers=buyer.headers).status_code == 200
+    bought = web.post(
+        "/api/v1/buy-now",
+        json={"variant_id": item["variant_id"], "quantity": 1},
+        headers={**buyer.headers, "Idempotency-Key": secrets.token_hex(8)},
+    )
+    assert bought.status_code == 201, bought.text
+    counter = engagement.consumer(events.event_log(), db)  # the worker's job, run here
+    deadline = time.monotonic() + 10  # the purchase event is appended once the payment is in
+    while time.monotonic() < deadline:
+        counter.run_until_caught_up()
+        with db.read() as s:
+            if seller_stats.conversion(s, shop.merchant_id) == (1, 4):
+                break
+        time.sleep(0.1)
+    with db.read() as s:
+        assert seller_stats.conversion(s, shop.merchant_id) == (1, 4)
+        assert seller_stats.conversion(s, other_shop.merchant_id) == (0, 3)
+        assert item["product_id"] in catalog.product_ids_of_merchant(s, shop.merchant_id)
+    sign_in_http(web, shop.email)
+    dashboard = web.get(f"/seller/{shop.merchant_id}")
+    assert 'id="kpi-conversion">25%<' in dashboard.text, dashboard.text.split("kpi-conversion")[1][:40]
+    assert "1 purchases in 4 product views" in dashboard.text

@@ -178,6 +178,7 @@ def dashboard(ctx: MerchantPage, merchant_id: str) -> Response:
 
     shop = shop_context(ctx, merchant_id, "dashboard")
     figures = seller_stats.figures(ctx.db, ctx.principal, merchant_id)
+    bought, viewed = seller_stats.conversion(ctx.db, merchant_id)
     currency = figures.currency or "EUR"
     days = sorted(figures.by_day.items())
     gmv_chart = seller_stats.bar_chart([(i18n.when(d, ctx.lang, "d MMM"), v[0]) for d, v in days], "gmv")
@@ -206,5 +207,7 @@ def dashboard(ctx: MerchantPage, merchant_id: str) -> Response:
         ctx, "seller/dashboard.html", gmv=i18n.money(figures.gmv, currency, ctx.lang), orders=figures.orders,
         average=i18n.money(figures.gmv // figures.orders, currency, ctx.lang) if figures.orders else "—",
         gmv_chart=gmv_chart, orders_chart=orders_chart, money_of=lambda v: i18n.money(v, currency, ctx.lang),
-        top_videos=top_videos, top_creators=top_creators, **shop,
+        top_videos=top_videos, top_creators=top_creators, bought=i18n.number(bought, ctx.lang),
+        viewed=i18n.number(viewed, ctx.lang),
+        conversion=i18n.percent(bought / viewed, ctx.lang) if viewed else "—", **shop,
     )  # fmt: skip

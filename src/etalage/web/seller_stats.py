@@ -1,6 +1,7 @@
 """The seller dashboard's figures, computed from the merchant's own orders: GMV and orders per day, and
-the videos and creators that sold most. (Conversion needs view counts: the analytics domain's, once it
-exists.) Charts are small server-rendered SVGs: no chart library, no script."""
+the videos and creators that sold most; conversion from the events domain's engagement counters of the
+shop's products (purchases per product view). Charts are small server-rendered SVGs: no chart library,
+no script."""
 
 from __future__ import annotations
 
@@ -61,6 +62,19 @@ def figures(session: Any, principal: Any, merchant_id: str, today: date | None =
             break
     out.by_video = dict(sorted(by_video.items(), key=lambda kv: -kv[1])[:5])
     return out
+
+
+def conversion(session: Any, merchant_id: str) -> tuple[int, int]:
+    """(purchases, product views) over all the shop's products since they were listed, as counted by the
+    events domain from the interaction stream (views are product opens: ``product_click``)."""
+    from etalage.catalog import service as catalog
+    from etalage.events import engagement
+
+    counts = engagement.engagement_for(session, catalog.product_ids_of_merchant(session, merchant_id))
+    return (
+        sum(c.get("purchases", 0) for c in counts.values()),
+        sum(c.get("clicks", 0) for c in counts.values()),
+    )
 
 
 def bar_chart(
