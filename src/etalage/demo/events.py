@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from itertools import accumulate
 from typing import Any
 
 from etalage.demo import DemoContext
@@ -110,6 +111,9 @@ class _World:
     def __init__(self, pool, products, creators, weights, by_topic, topics, per_shopper) -> None:  # type: ignore[no-untyped-def]
         self.pool, self.products, self.creators = pool, products, creators
         self.weights, self.by_topic, self.topics, self.per_shopper = weights, by_topic, topics, per_shopper
+        # cumulative weights per topic, once: a draw is then a bisection, not a pass over the topic's items
+        # (the same draws as passing the weights, which random.choices accumulates on every call)
+        self.cum_weights = {t: list(accumulate(weights[i] for i in items)) for t, items in by_topic.items()}
 
 
 def _shopper_events(rng: Any, world: _World, key: str, session: str, t: int) -> list[dict[str, Any]]:
@@ -129,7 +133,7 @@ def _shopper_events(rng: Any, world: _World, key: str, session: str, t: int) -> 
     for position in range(world.per_shopper):
         topic = rng.choice(liked) if rng.random() < 0.7 else rng.choice(topics)
         candidates = world.by_topic[topic]
-        index = rng.choices(candidates, [world.weights[i] for i in candidates])[0]
+        index = rng.choices(candidates, cum_weights=world.cum_weights[topic])[0]
         item = world.pool[index]
         affinity = 0.8 if topic in liked else 0.25
         target = {f"{item['kind']}_id": item["id"]}
