@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from etalage.feed.threads import cpu_count, pin_env
 
 # Before numpy loads its BLAS when this is the entry point; harmless otherwise (setdefault).
@@ -17,7 +19,10 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from etalage.feed.evaluate import ALL_MODELS, ETALAGE_RANKS, EvaluationReport, run_evaluation  # noqa: E402
+from etalage.feed.evaluate_choices import ALL_MODELS, ETALAGE_RANKS  # noqa: E402
+
+if TYPE_CHECKING:
+    from etalage.feed.evaluate import EvaluationReport
 
 app = typer.Typer(help="Feed recommender: offline evaluation and model tools.", no_args_is_help=True)
 
@@ -125,6 +130,8 @@ def evaluate(
         def say(msg: str) -> None:
             bar.update(task, description=msg[:70])
             bar.console.log(msg)
+
+        from etalage.feed.evaluate import run_evaluation  # numpy/scipy only when evaluating
 
         try:
             report, model = run_evaluation(

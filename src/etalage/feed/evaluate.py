@@ -15,15 +15,12 @@ import numpy as np
 
 from etalage.feed.baselines import BASELINE_GRIDS, BASELINES, LADDER_SEARCH
 from etalage.feed.dataset import InteractionData, TrainView
+from etalage.feed.evaluate_choices import ALL_MODELS, ETALAGE_RANKS
 from etalage.feed.metrics import EvalTarget, evaluate_scores
 from etalage.feed.model import EtalageConfig, EtalageModel
 from etalage.feed.protocol import TuningSetup, build_target, tuning_setup
 from etalage.feed.threads import blas_threads, cpu_count
 from etalage.feed.tuning import METRIC_K, tune_baseline, tune_etalage, tuning_users
-
-ALL_MODELS = ("etalage", "popularity", "itemknn", "ease", "als")
-# Low-rank sizes tried for Etalage (picked on the tuning split before the blend is tuned).
-ETALAGE_RANKS = (128, 512)
 
 
 @dataclass
