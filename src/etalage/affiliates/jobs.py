@@ -4,11 +4,7 @@ processes start it); the server enqueues it at start-up."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from etalage.affiliates import accrual
 from etalage.core import jobs
@@ -19,14 +15,7 @@ PAYABLE_EVERY = 600
 
 
 def schedule_sweep(db: Database, *, next_slot: bool = True) -> None:
-    slot = int(time.time() // PAYABLE_EVERY) + (1 if next_slot else 0)
-    try:
-        with db.session() as s:
-            job = jobs.enqueue(s, SWEEP, {"slot": slot}, dedupe_key=f"{SWEEP}@{PAYABLE_EVERY}:{slot}")
-            if job is not None:
-                job.run_at = datetime.fromtimestamp(slot * PAYABLE_EVERY, UTC)
-    except IntegrityError:
-        pass  # another process scheduled this slot first
+    jobs.schedule_slot(db, SWEEP, PAYABLE_EVERY, next_slot=next_slot)
 
 
 @jobs.handler(SWEEP, max_attempts=2, lease_seconds=600)

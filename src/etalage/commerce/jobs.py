@@ -7,10 +7,7 @@ start it), so it keeps running wherever a job worker runs; the server enqueues i
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from etalage.config import get_settings
 from etalage.core import jobs
@@ -23,18 +20,7 @@ log = logging.getLogger("etalage.commerce")
 
 
 def schedule_sweep(db: Database, *, now: float | None = None, next_slot: bool = True) -> None:
-    every = max(1, get_settings().payments_sweep_seconds)
-    slot = int((now or time.time()) // every) + (1 if next_slot else 0)
-    from datetime import UTC, datetime
-
-    run_at = datetime.fromtimestamp(slot * every, UTC)
-    try:
-        with db.session() as s:
-            job = jobs.enqueue(s, SWEEP, {"slot": slot}, dedupe_key=f"{SWEEP}@{every}:{slot}")
-            if job is not None:
-                job.run_at = run_at
-    except IntegrityError:
-        pass  # another process scheduled this slot first
+    jobs.schedule_slot(db, SWEEP, get_settings().payments_sweep_seconds, now=now, next_slot=next_slot)
 
 
 @jobs.handler(SWEEP, max_attempts=2, lease_seconds=600)

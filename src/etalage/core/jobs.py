@@ -13,10 +13,11 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etalage.core.models import Job
@@ -85,6 +86,22 @@ def enqueue(
     session.add(job)
     on_commit(session, _wakeup.set)
     return job
+
+
+def schedule_slot(
+    db: Database, kind: str, every: int, *, now: float | None = None, next_slot: bool = True
+) -> None:
+    """Enqueue the periodic job ``kind`` for the start of the next ``every``-second slot (or the current
+    one): one job per slot by its dedupe key, however many processes schedule it."""
+    every = max(1, every)
+    slot = int((now or time.time()) // every) + (1 if next_slot else 0)
+    try:
+        with db.session() as s:
+            job = enqueue(s, kind, {"slot": slot}, dedupe_key=f"{kind}@{every}:{slot}")
+            if job is not None:
+                job.run_at = datetime.fromtimestamp(slot * every, UTC)
+    except IntegrityError:
+        pass  # another process scheduled this slot first
 
 
 def backoff_seconds(attempt: int) -> float:

@@ -4,11 +4,7 @@ start it); the server enqueues it at start-up."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from etalage.core import jobs
 from etalage.db import Database
@@ -19,14 +15,7 @@ RELEASE_EVERY = 600
 
 
 def schedule_release(db: Database, *, next_slot: bool = True) -> None:
-    slot = int(time.time() // RELEASE_EVERY) + (1 if next_slot else 0)
-    try:
-        with db.session() as s:
-            job = jobs.enqueue(s, RELEASE, {"slot": slot}, dedupe_key=f"{RELEASE}@{RELEASE_EVERY}:{slot}")
-            if job is not None:
-                job.run_at = datetime.fromtimestamp(slot * RELEASE_EVERY, UTC)
-    except IntegrityError:
-        pass  # another process scheduled this slot first
+    jobs.schedule_slot(db, RELEASE, RELEASE_EVERY, next_slot=next_slot)
 
 
 @jobs.handler(RELEASE, max_attempts=2, lease_seconds=600)

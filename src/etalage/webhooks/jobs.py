@@ -6,11 +6,7 @@ start it), so retries keep going wherever a job worker runs; the server enqueues
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from etalage.core import jobs
 from etalage.db import Database
@@ -23,15 +19,7 @@ SWEEP = "webhooks.sweep"
 
 
 def schedule_sweep(db: Database, *, next_slot: bool = True) -> None:
-    every = max(1, webhook_settings().sweep_seconds)
-    slot = int(time.time() // every) + (1 if next_slot else 0)
-    try:
-        with db.session() as s:
-            job = jobs.enqueue(s, SWEEP, {"slot": slot}, dedupe_key=f"{SWEEP}@{every}:{slot}")
-            if job is not None:
-                job.run_at = datetime.fromtimestamp(slot * every, UTC)
-    except IntegrityError:
-        pass  # another process scheduled this slot first
+    jobs.schedule_slot(db, SWEEP, webhook_settings().sweep_seconds, next_slot=next_slot)
 
 
 @jobs.handler(DELIVER_JOB, max_attempts=3, lease_seconds=600)
