@@ -6,6 +6,7 @@ Domains are discovered, not listed: a package ``etalage.<domain>`` with an ``api
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import pkgutil
@@ -25,7 +26,8 @@ from etalage.core import jobs
 from etalage.core.errors import ServiceUnavailable, install_error_handlers
 from etalage.core.http import PlumbingMiddleware, RequestIdLogFilter
 from etalage.core.ratelimit import build_rate_limiter
-from etalage.db import Database, current_revision, head_revision, upgrade
+from etalage.core.routing import mount
+from etalage.db import Database, current_revision, head_revision, upgrade_if_behind
 
 log = logging.getLogger("etalage")
 
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # connection pool keeps open: the extra requests made the pool open and close connections).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server_threads
         if settings.should_auto_migrate:
-            upgrade(db.url)
+            upgrade_if_behind(db.url)
         if settings.redis_url:
             from etalage.core import bus
 
@@ -80,6 +82,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         for module in api_modules:
             if hasattr(module, "startup"):
                 module.startup(app)
+        # Started: collect garbage again (the entry points turn it off while importing), but never scan
+        # the objects made so far, which live as long as the process.
+        gc.freeze()
+        gc.enable()
         try:
             yield
         finally:
@@ -142,9 +148,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for module in api_modules:
-        app.include_router(module.router)
-        for extra in getattr(module, "extra_routers", ()):
-            app.include_router(extra)
+        mount(app.router, [module.router, *getattr(module, "extra_routers", ())])
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -38,15 +39,16 @@ def serve(
     reload: bool = False,
 ) -> None:
     """Serve the web app and API."""
+    gc.disable()  # while importing the app; its lifespan turns collection back on (see etalage.asgi)
     import uvicorn
 
     _pin_numeric_threads()
     settings = get_settings()
     settings.ensure_dirs()
     if settings.should_auto_migrate:
-        from etalage.db import upgrade
+        from etalage.db import upgrade_if_behind
 
-        upgrade(settings.db_url)  # once, before workers start, so they never race on it
+        upgrade_if_behind(settings.db_url)  # once, before workers start, so they never race on it
     if workers > 1 and not settings.redis_url:
         console.print("[yellow]note:[/] with several workers and no ETALAGE_REDIS_URL, live-room chat and "
                       "instant feed removals reach only the viewers of the same worker process; "

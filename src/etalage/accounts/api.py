@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from etalage.accounts import service
 from etalage.accounts.deps import SESSION_COOKIE, Admin, CurrentPrincipal
@@ -28,8 +28,9 @@ from etalage.accounts.schemas import (
 from etalage.config import get_settings
 from etalage.core.deps import DbSession
 from etalage.core.errors import Forbidden
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = api_router(prefix="/api/v1", tags=["accounts"])
 
 
 def user_out(user: User) -> UserOut:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from etalage.accounts.deps import Admin, CurrentPrincipal, MerchantReader, MerchantWriter
 from etalage.affiliates import rates, service
@@ -22,8 +22,9 @@ from etalage.affiliates.schemas import (
 )
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["affiliates"])
+router = api_router(prefix="/api/v1", tags=["affiliates"])
 Status = Literal["pending", "payable", "paid", "reversed"]
 
 

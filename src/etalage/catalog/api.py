@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,10 @@ from etalage.core.deps import DbSession
 from etalage.core.errors import InvalidInput, NotFound
 from etalage.core.http import register_body_limit
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
-media_router = APIRouter(tags=["catalog"])
+router = api_router(prefix="/api/v1", tags=["catalog"])
+media_router = api_router(tags=["catalog"])
 extra_routers = [media_router]
 IMAGE_UPLOAD_PREFIX = "/api/v1/product-images/"
 register_body_limit(IMAGE_UPLOAD_PREFIX, media.MAX_IMAGE_BYTES + 64 * 1024)

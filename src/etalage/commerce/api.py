@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import Depends, Header, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +33,9 @@ from etalage.commerce.schemas import (
 from etalage.commerce.views import money
 from etalage.core.deps import DbSession
 from etalage.core.errors import NotFound, Unauthorized
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["commerce"])
+router = api_router(prefix="/api/v1", tags=["commerce"])
 extra_routers = [orders_router]
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 IdempotencyKeyHeader = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import Depends, Header, Query, status
 
 from etalage.accounts.deps import MerchantReader, MerchantWriter, Shopper
 from etalage.commerce import idempotency, manage
@@ -21,10 +21,11 @@ from etalage.commerce.schemas import (
 from etalage.commerce.views import money, order_detail, orders_out
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.payments import refunds
 from etalage.payments.models import Refund
 
-router = APIRouter(prefix="/api/v1", tags=["orders"])
+router = api_router(prefix="/api/v1", tags=["orders"])
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", description="Required for money-moving requests.")
 ]

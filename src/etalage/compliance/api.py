@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from etalage.accounts.deps import CurrentPrincipal, Moderator, OptionalPrincipal
 from etalage.compliance import appeals, decisions, notices, queue, records, transparency
@@ -26,9 +26,10 @@ from etalage.compliance.schemas import (
 )
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.db import utcnow
 
-router = APIRouter(prefix="/api/v1", tags=["compliance"])
+router = api_router(prefix="/api/v1", tags=["compliance"])
 extra_routers = [privacy_router]
 Params = Annotated[PageParams, Depends(page_params)]
 Kind = Literal["video", "product", "comment", "live_message", "live_room", "merchant"]

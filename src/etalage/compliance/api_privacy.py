@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from fastapi.responses import FileResponse
 
 from etalage.accounts.deps import CurrentPrincipal
 from etalage.compliance import erasure, exports
 from etalage.compliance.schemas import ErasureIn, ErasureOut, ExportOut
 from etalage.core.deps import DbSession
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = api_router(prefix="/api/v1", tags=["privacy"])
 
 
 @router.post("/me/exports", response_model=ExportOut, status_code=status.HTTP_202_ACCEPTED)

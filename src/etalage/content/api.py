@@ -6,7 +6,7 @@ import json
 import shutil
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import Depends, FastAPI, Query, Request, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -38,8 +38,9 @@ from etalage.core.deps import DbSession
 from etalage.core.errors import InvalidInput, UnsupportedMediaType, field_errors
 from etalage.core.http import register_body_limit
 from etalage.core.pagination import Page, PageParams, page_params, paginate
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["content"])
+router = api_router(prefix="/api/v1", tags=["content"])
 extra_routers = [uploads_router, comments_router, live_router, media_router]
 ContentWriter = Annotated[Principal, Depends(scoped("content:write"))]
 FORM_SLACK = 64 * 1024  # room for the form's other fields around the file

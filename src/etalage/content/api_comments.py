@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from etalage.accounts import service as accounts
@@ -14,8 +14,9 @@ from etalage.content.models import Comment
 from etalage.content.schemas import CommentCreate, CommentModeration, CommentOut, CommentReportIn
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params, paginate
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["comments"])
+router = api_router(prefix="/api/v1", tags=["comments"])
 
 
 def comments_out(session: Session, rows: list[Comment]) -> list[CommentOut]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from fastapi import Depends, FastAPI, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,9 @@ from etalage.content.schemas import (
 from etalage.core import bus
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params, paginate
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = api_router(prefix="/api/v1", tags=["live"])
 ContentWriter = Annotated[Principal, Depends(scoped("content:write"))]
 router.add_api_websocket_route("/live/rooms/{room_id}/ws", live_socket.room_socket)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
 from etalage.accounts.deps import OptionalPrincipal
@@ -18,8 +18,9 @@ from etalage.content import storage, videos
 from etalage.content.models import Video
 from etalage.core.deps import DbSession
 from etalage.core.errors import NotFound, Problem
+from etalage.core.routing import api_router
 
-router = APIRouter(tags=["media"])
+router = api_router(tags=["media"])
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 

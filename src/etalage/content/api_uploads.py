@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import Depends, Header, Request, Response, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -14,8 +14,9 @@ from etalage.content import storage, uploads
 from etalage.content.schemas import UploadCreate, UploadOut
 from etalage.core.deps import DbSession
 from etalage.core.errors import BadRequest, UnsupportedMediaType
+from etalage.core.routing import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["content"])
+router = api_router(prefix="/api/v1", tags=["content"])
 ContentWriter = Annotated[Principal, Depends(scoped("content:write"))]
 
 

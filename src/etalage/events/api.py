@@ -14,7 +14,7 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,6 +25,7 @@ from etalage.accounts.deps import CSRF_HEADER, SESSION_COOKIE, optional_principa
 from etalage.core import bus, jobs
 from etalage.core.errors import Forbidden, InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from etalage.core.ratelimit import MemoryRateLimiter
+from etalage.core.routing import api_router
 from etalage.db import utcnow
 from etalage.events import ids, metrics, service
 from etalage.events.consumer import ConsumerThreads
@@ -33,7 +34,7 @@ from etalage.events.log import open_event_log
 from etalage.events.schemas import EventBatch, IngestResult
 
 log = logging.getLogger("etalage.events")
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = api_router(prefix="/api/v1", tags=["events"])
 _bearer = HTTPBearer(auto_error=False, description="An API token with the 'events:write' scope.")
 
 

@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import HTTPBearer
@@ -20,11 +20,12 @@ from fastapi.security import HTTPBearer
 from etalage.core.auth import OptionalViewer, Viewer, optional_viewer
 from etalage.core.deps import DbSession
 from etalage.core.errors import Forbidden
+from etalage.core.routing import api_router
 from etalage.feed import service
 from etalage.feed.schemas import FeedPageOut, RankingParameters, ServedRecord, SettingsIn, SettingsOut
 
 log = logging.getLogger("etalage.feed")
-router = APIRouter(prefix="/api/v1", tags=["feed"])
+router = api_router(prefix="/api/v1", tags=["feed"])
 _bearer = HTTPBearer(auto_error=False, description="Optional: a shopper's token personalises the feed.")
 
 ModeQ = Annotated[str | None, Query(pattern="^(personalised|non_profiled)$",

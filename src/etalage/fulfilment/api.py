@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import Depends, Header, Query, Response, status
 
 from etalage.accounts.deps import Admin, CurrentPrincipal, MerchantReader, MerchantWriter, Shopper
 from etalage.commerce import idempotency
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params, paginate
+from etalage.core.routing import api_router
 from etalage.fulfilment import centres, returns, service, shipments
 from etalage.fulfilment.models import ReturnRequest
 from etalage.fulfilment.schemas import (
@@ -28,7 +29,7 @@ from etalage.fulfilment.schemas import (
 )
 from etalage.fulfilment.views import returns_out, shipments_out
 
-router = APIRouter(prefix="/api/v1", tags=["fulfilment"])
+router = api_router(prefix="/api/v1", tags=["fulfilment"])
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 ReturnStatus = Annotated[
     str | None, Query(alias="status", pattern="^(requested|approved|rejected|received|refunded)$")

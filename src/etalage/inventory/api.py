@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from etalage.accounts.deps import MerchantReader, MerchantWriter
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.inventory import service
 from etalage.inventory.models import StockLevel
 from etalage.inventory.schemas import LevelOut, MovementIn, MovementOut
 
-router = APIRouter(prefix="/api/v1", tags=["inventory"])
+router = api_router(prefix="/api/v1", tags=["inventory"])
 
 
 def level_out(level: StockLevel) -> LevelOut:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from etalage.accounts.deps import Admin, MerchantReader
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.ledger import service, statements
 from etalage.ledger.jobs import schedule_release
 from etalage.ledger.models import Payout
@@ -23,7 +24,7 @@ from etalage.ledger.schemas import (
     TrialBalanceRow,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["ledger"])
+router = api_router(prefix="/api/v1", tags=["ledger"])
 Period = Annotated[
     str,
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM (UTC).", examples=["2026-01"]),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from etalage.accounts.deps import CurrentPrincipal, MerchantReader, MerchantWriter, Moderator
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.merchants import service
 from etalage.merchants.models import TraderProfile, Warehouse
 from etalage.merchants.schemas import (
@@ -23,7 +24,7 @@ from etalage.merchants.schemas import (
     WarehousePatch,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["merchants"])
+router = api_router(prefix="/api/v1", tags=["merchants"])
 
 
 def profile_out(profile: TraderProfile, *, full_account: bool = False) -> TraderProfileOut:

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from etalage.accounts.deps import Shopper
 from etalage.config import get_settings
 from etalage.core.deps import DbSession
 from etalage.core.errors import BadRequest, Unauthorized
+from etalage.core.routing import api_router
 from etalage.payments import recovery, service
 from etalage.payments.models import PaymentMethod
 from etalage.payments.provider import provider
@@ -22,7 +23,7 @@ from etalage.payments.psp.cards import METHOD_TYPES
 from etalage.payments.schemas import PaymentMethodIn, PaymentMethodOut, ProviderConfigOut, WebhookAck
 from etalage.payments.signing import SIGNATURE_HEADER, BadSignature
 
-router = APIRouter(prefix="/api/v1", tags=["payments"])
+router = api_router(prefix="/api/v1", tags=["payments"])
 log = logging.getLogger("etalage.payments")
 WEBHOOK_PATH = "/api/v1/payments/webhooks"
 _local_psp: subprocess.Popen[bytes] | None = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from etalage.accounts.deps import Admin, MerchantReader, MerchantWriter
 from etalage.core.deps import DbSession
 from etalage.core.errors import InvalidInput
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.promotions import service
 from etalage.promotions.schemas import (
     EndIn,
@@ -21,7 +22,7 @@ from etalage.promotions.schemas import (
     VoucherOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["promotions"])
+router = api_router(prefix="/api/v1", tags=["promotions"])
 Params = Annotated[PageParams, Depends(page_params)]
 
 

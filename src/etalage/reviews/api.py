@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile, status
+from fastapi import Depends, File, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -15,12 +15,13 @@ from etalage.core.deps import DbSession
 from etalage.core.errors import InvalidInput
 from etalage.core.http import register_body_limit
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.reviews import service
 from etalage.reviews.models import Review
 from etalage.reviews.schemas import ModerateIn, QualityOut, ReplyIn, ReportIn, ReviewIn, ReviewOut
 
-router = APIRouter(prefix="/api/v1", tags=["reviews"])
-media_router = APIRouter(tags=["reviews"])
+router = api_router(prefix="/api/v1", tags=["reviews"])
+media_router = api_router(tags=["reviews"])
 extra_routers = [media_router]
 register_body_limit("/api/v1/reviews/", catalog_media.MAX_IMAGE_BYTES + 64 * 1024)
 Params = Annotated[PageParams, Depends(page_params)]

@@ -5,10 +5,11 @@ Mounted like any domain's API (app.py discovers it); none of these routes is in 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from etalage.core.errors import NotFound
+from etalage.core.routing import api_router, mount
 from etalage.web import assets, i18n
 from etalage.web.routes_account import router as account_router
 from etalage.web.routes_browse import router as browse_router
@@ -34,7 +35,7 @@ from etalage.web.routes_seller_webhooks import router as seller_webhooks_router
 from etalage.web.routes_shop import router as shop_router
 from etalage.web.routes_studio import router as studio_router
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 @router.get("/static/{version}/{path:path}", include_in_schema=False)
@@ -59,32 +60,34 @@ def static_file(version: str, path: str, request: Request) -> Response:
     return Response(body, media_type=asset.content_type, headers=headers)
 
 
-for sub in (
-    account_router,
-    shop_router,
-    browse_router,
-    orders_router,
-    report_router,
-    reviews_router,
-    buying_settings_router,
-    privacy_router,
-    decisions_router,
-    live_router,
-    seller_catalog_router,
-    seller_creators_router,
-    seller_orders_router,
-    seller_promotions_router,
-    seller_payouts_router,
-    seller_returns_router,
-    seller_reviews_router,
-    seller_settings_router,
-    seller_webhooks_router,
-    seller_router,
-    studio_router,
-    moderation_cases_router,
-    moderation_router,
-):
-    router.include_router(sub)
+mount(
+    router,
+    (
+        account_router,
+        shop_router,
+        browse_router,
+        orders_router,
+        report_router,
+        reviews_router,
+        buying_settings_router,
+        privacy_router,
+        decisions_router,
+        live_router,
+        seller_catalog_router,
+        seller_creators_router,
+        seller_orders_router,
+        seller_promotions_router,
+        seller_payouts_router,
+        seller_returns_router,
+        seller_reviews_router,
+        seller_settings_router,
+        seller_webhooks_router,
+        seller_router,
+        studio_router,
+        moderation_cases_router,
+        moderation_router,
+    ),
+)
 
 
 def startup(app: object) -> None:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +28,7 @@ from etalage.accounts.deps import SESSION_COOKIE
 from etalage.config import get_settings
 from etalage.core.deps import DbSession
 from etalage.core.errors import Forbidden, NotFound, Problem, Unauthorized
+from etalage.core.routing import LazyAPIRoute
 from etalage.web import i18n
 from etalage.web.templating import render_template
 
@@ -254,7 +254,7 @@ def _error_page(request: Request, exc: Problem) -> Response:
     return HTMLResponse(html, status_code=exc.status, headers={"cache-control": "no-store", **exc.headers})
 
 
-class PageRoute(APIRoute):
+class PageRoute(LazyAPIRoute):
     """Answers page errors as pages: sign-in redirect, or an HTML 403/404/409/422 page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -11,6 +11,7 @@ from etalage.accounts.deps import SESSION_COOKIE
 from etalage.accounts.schemas import RegisterIn
 from etalage.config import get_settings
 from etalage.core.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import (
@@ -26,7 +27,7 @@ from etalage.web.pages import (
 )
 from etalage.web.regions import region_choices
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 
 def _start_session(ctx: PageCtx, response: Response, user_id: str) -> Response:

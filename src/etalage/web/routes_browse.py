@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
 from etalage.core.errors import NotFound
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web import i18n, sources
 from etalage.web.pages import Page, PageCtx, PageRoute, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 PER_PAGE = 24
 
 

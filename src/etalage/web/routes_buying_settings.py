@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import InvalidInput
+from etalage.core.routing import api_router
 from etalage.web.pages import Form, PageCtx, PageRoute, ShopperPage, redirect
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 
 def buying_settings(ctx: PageCtx) -> dict[str, Any]:

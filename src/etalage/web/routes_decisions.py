@@ -3,17 +3,18 @@ shop (DSA Art. 17) with an appeal form (Art. 20), and the reports you made with 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from etalage.core.errors import Conflict
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, PageRoute, SignedIn, redirect, render
 from etalage.web.routes_moderation_cases import ACTIONS, KIND_NAMES
 from etalage.web.routes_report import CATEGORIES
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 STATUS = {"in_force": N_("In force"), "reversed": N_("Reversed on appeal"), "expired": N_("Ended")}
 NOTICES = {

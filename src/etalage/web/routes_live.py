@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
+from etalage.core.routing import api_router
 from etalage.web import sources
 from etalage.web.pages import Page, PageCtx, PageRoute, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 
 def room_card(ctx: PageCtx, room: Any, hosts: dict[str, str]) -> dict[str, Any]:

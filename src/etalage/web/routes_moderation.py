@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
 from etalage.core.errors import Conflict, InvalidInput
 from etalage.core.pagination import PageParams, paginate
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, ModeratorPage, PageRoute, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 QUEUES = [
     ("videos", "/moderation/videos", N_("Published videos"), "live"),

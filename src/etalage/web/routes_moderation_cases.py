@@ -6,18 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import Conflict, InvalidInput, NotFound
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, ModeratorPage, PageCtx, PageRoute, redirect, render
 from etalage.web.routes_moderation import QUEUES, console
 from etalage.web.routes_report import CATEGORIES
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 QUEUES.insert(0, ("cases", "/moderation/cases", N_("Reported content"), "flag"))
 QUEUES.insert(1, ("appeals", "/moderation/appeals", N_("Appeals"), "person"))
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
 from etalage.core.errors import Conflict, InvalidInput
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, PageCtx, PageRoute, ShopperPage, redirect, render
 from etalage.web.routes_reviews import NOTICES as REVIEW_NOTICES
 from etalage.web.routes_reviews import review_form
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 STATUS_LABELS = {
     "awaiting_payment": N_("Awaiting payment"),

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.accounts.deps import SESSION_COOKIE
 from etalage.core.errors import Conflict, Forbidden, RateLimited
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, Page, PageCtx, PageRoute, SignedIn, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 # What stops an erasure for now, and what to do about it (the domains' reason codes).
 BLOCKERS = {
     "sole_owner": N_(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import InvalidInput, NotFound, RateLimited
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, Page, PageCtx, PageRoute, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 KINDS = {"video", "product", "live_room", "merchant", "comment", "live_message"}
 CATEGORIES = [

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import Problem
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, PageCtx, PageRoute, ShopperPage, redirect
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 NOTICES = {
     "reviewed": N_("Thank you: your review is published."),
     "review-error": N_("That review could not be saved: choose 1 to 5 stars, and review each item once."),

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
 from etalage.accounts.authz import merchant_ids, require_merchant
 from etalage.core.errors import Conflict, InvalidInput
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageCtx, PageRoute, SignedIn, redirect, render
 from etalage.web.regions import region_choices
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 # Labels of the trader fields, in the order the form shows them.
 TRADER_FIELDS: list[tuple[str, str, str]] = [

@@ -5,18 +5,18 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.core.errors import Conflict, InvalidInput, NotFound
 from etalage.core.money import minor_exponent
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageCtx, PageRoute, redirect, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("products", "/products", N_("Products"), "bag"))
 
 PRODUCT_STATUS = {"draft": N_("Draft"), "active": N_("On sale"), "archived": N_("Archived")}

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.core.errors import InvalidInput
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageRoute, redirect, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("creators", "/creators", N_("Creators"), "person"))
 NOTICES = {
     "rate": N_("Commission rate saved. Orders paid from now on earn it."),

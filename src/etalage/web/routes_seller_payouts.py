@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.core.errors import NotFound
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import MerchantPage, PageRoute, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("payouts", "/payouts", N_("Payouts"), "bag"))
 STATUS = {"created": N_("On its way"), "paid": N_("Paid")}
 

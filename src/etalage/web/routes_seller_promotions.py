@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import Problem
 from etalage.core.money import minor_exponent
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.db import utcnow
 from etalage.web import i18n
 from etalage.web.i18n import N_
@@ -19,7 +19,7 @@ from etalage.web.pages import Form, MerchantPage, PageRoute, redirect, render
 from etalage.web.regions import region_choices
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("promotions", "/promotions", N_("Promotions"), "heart"))
 NOTICES = {
     "voucher": N_("Voucher created."),

@@ -6,18 +6,18 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.core.errors import Conflict, Forbidden, InvalidInput
 from etalage.core.money import minor_exponent
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web import i18n
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageCtx, PageRoute, redirect, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("returns", "/returns", N_("Returns"), "up"))
 
 FILTERS = [

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import Problem
 from etalage.core.pagination import PageParams
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageRoute, redirect, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("reviews", "/reviews", N_("Reviews"), "chat"))
 NOTICES = {
     "replied": N_("Your reply is published under the review."),

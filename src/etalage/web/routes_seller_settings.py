@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.accounts import service as accounts
 from etalage.core.errors import Forbidden, InvalidInput
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageRoute, redirect, render
 from etalage.web.regions import region_choices
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("settings", "/settings", N_("Warehouses and API"), "gear"))
 
 TOKEN_SCOPES = [

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from etalage.core.errors import Conflict, InvalidInput, NotFound
+from etalage.core.routing import api_router
 from etalage.web.i18n import N_
 from etalage.web.pages import Form, MerchantPage, PageCtx, PageRoute, redirect, render
 from etalage.web.routes_seller import SECTIONS, shop_context
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 SECTIONS.append(("webhooks", "/webhooks", N_("Webhooks"), "share"))
 NOTICES = {
     "paused": N_("Endpoint paused: events wait for it."),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
+from etalage.core.routing import api_router
 from etalage.web import products, sources
 from etalage.web.pages import FEED_MODE_COOKIE, Form, Page, PageCtx, PageRoute, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 FEED_MODES = ("personalised", "non_profiled")
 

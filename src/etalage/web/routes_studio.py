@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from etalage.core.errors import Problem
 from etalage.core.pagination import PageParams, paginate
+from etalage.core.routing import api_router
 from etalage.web import sources
 from etalage.web.i18n import N_
 from etalage.web.pages import CreatorPage, Form, PageCtx, PageRoute, redirect, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = api_router(route_class=PageRoute, include_in_schema=False)
 
 STATE_LABELS = {
     "processing": N_("Processing"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from etalage.accounts.deps import MerchantReader, MerchantWriter
 from etalage.core.deps import DbSession
 from etalage.core.pagination import Page, PageParams, page_params
+from etalage.core.routing import api_router
 from etalage.webhooks import service
 from etalage.webhooks.jobs import schedule_sweep
 from etalage.webhooks.models import WebhookAttempt, WebhookEndpoint
@@ -23,7 +24,7 @@ from etalage.webhooks.schemas import (
     ReplayRangeIn,
 )
 
-router = APIRouter(prefix="/api/v1/merchants/{merchant_id}/webhooks", tags=["webhooks", "merchants"])
+router = api_router(prefix="/api/v1/merchants/{merchant_id}/webhooks", tags=["webhooks", "merchants"])
 Pages = Annotated[PageParams, Depends(page_params)]
 
 

@@ -15,10 +15,9 @@ import logging
 import socket
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
@@ -28,6 +27,9 @@ from etalage.db import Database, utcnow
 from etalage.webhooks import signing
 from etalage.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from etalage.webhooks.settings import webhook_settings
+
+if TYPE_CHECKING:  # httpx (and the rich/pygments its CLI pulls in) is imported when a delivery is sent,
+    import httpx  # not at every server start
 
 log = logging.getLogger("etalage.webhooks")
 LEASE_SECONDS = 120
@@ -131,6 +133,8 @@ def _claim(db: Database, now: datetime, endpoint_id: str | None, limit: int) -> 
 def _send(
     client: httpx.Client, endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime
 ) -> tuple[int | None, str | None]:
+    import httpx
+
     body = body_of(event)
     headers = {
         "Content-Type": "application/json",
@@ -199,7 +203,10 @@ def deliver_due(
     succeed). Returns counts of ``delivered`` and ``failed`` attempts."""
     counts = {"delivered": 0, "failed": 0}
     own = client is None
-    client = client or httpx.Client(timeout=webhook_settings().timeout_seconds, follow_redirects=False)
+    if client is None:
+        import httpx
+
+        client = httpx.Client(timeout=webhook_settings().timeout_seconds, follow_redirects=False)
     try:
         for _ in range(max_rounds):
             clock = now or utcnow()
