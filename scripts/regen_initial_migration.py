@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 
-from etalage.db import MIGRATIONS_DIR, alembic_config
+from etalage.db import MIGRATIONS_DIR, alembic_config, import_all_models
 
 VERSIONS = MIGRATIONS_DIR / "versions"
 NAME = "0001_initial_schema.py"
@@ -26,6 +26,7 @@ def main() -> int:
     if any(p.name[:4].isdigit() and p.name[:4] != "0001" for p in others):
         print("There are later migrations; add a new revision with 'etalage db revision -m ...' instead.")
         return 1
+    import_all_models()  # the metadata autogenerate compares with
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/scratch.db"
         cfg = alembic_config(url)

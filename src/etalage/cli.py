@@ -31,6 +31,17 @@ def _pin_numeric_threads() -> None:
         os.environ.setdefault(var, "1")
 
 
+def _sqlite_behind(url: str) -> bool:
+    from pathlib import Path
+
+    path = url.split("?", 1)[0].removeprefix("sqlite:///")  # sqlite:///relative or sqlite:////absolute
+    if path and path != ":memory:" and not Path(path).exists():
+        return True  # a new data folder: known without importing the data layer
+    from etalage.db import at_head
+
+    return not at_head(url)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -45,10 +56,21 @@ def serve(
     _pin_numeric_threads()
     settings = get_settings()
     settings.ensure_dirs()
+    upgrading = None
     if settings.should_auto_migrate:
-        from etalage.db import upgrade_if_behind
+        if workers == 1 and settings.is_sqlite and not reload and _sqlite_behind(settings.db_url):
+            # A new (or older) database: migrate it in a process of its own, on the other core, while this
+            # one imports the app; the app's start then waits for it (the two share a migration lock).
+            import subprocess
 
-        upgrade_if_behind(settings.db_url)  # once, before workers start, so they never race on it
+            upgrading = subprocess.Popen(
+                [sys.executable, "-c", "import gc, sys; gc.disable(); from etalage.db import upgrade; "
+                 "upgrade(sys.argv[1])", settings.db_url]  # fmt: skip
+            )
+        else:
+            from etalage.db import upgrade_if_behind
+
+            upgrade_if_behind(settings.db_url)  # once, before workers start, so they never race on it
     if workers > 1 and not settings.redis_url:
         console.print("[yellow]note:[/] with several workers and no ETALAGE_REDIS_URL, live-room chat and "
                       "instant feed removals reach only the viewers of the same worker process; "
@@ -72,6 +94,8 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+    if upgrading is not None:
+        upgrading.wait()
 
 
 @app.command()
@@ -177,8 +201,9 @@ def db_revision(message: Annotated[str, typer.Option("-m", "--message")]) -> Non
     """(Developers) autogenerate the next migration from the models, against a scratch SQLite database."""
     from alembic import command
 
-    from etalage.db import MIGRATIONS_DIR, alembic_config, upgrade
+    from etalage.db import MIGRATIONS_DIR, alembic_config, import_all_models, upgrade
 
+    import_all_models()  # the metadata autogenerate compares with
     # Numbered revisions keep the single linear history readable: 0001, 0002, ...
     number = len(list((MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
     with tempfile.TemporaryDirectory() as tmp:

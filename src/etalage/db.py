@@ -279,7 +279,28 @@ def alembic_config(url: str) -> Any:
 def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    with _migration_lock(url):
+        command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """Serialise upgrades of one SQLite file across processes (the server's start waits for an upgrade
+    running beside it). PostgreSQL upgrades are run once, before the workers start."""
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 _REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*['"]?([\w-]+)['"]?""", re.M)
@@ -295,25 +316,32 @@ def head_revision_from_files() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-def upgrade_if_behind(url: str) -> bool:
-    """Upgrade to head unless the database already is there; True when migrations ran.
-
-    Starting the server checks this on every start; loading Alembic and its scripts only to learn there is
-    nothing to do cost about a third of a second, so a database at head is recognised by one query.
-    """
+def at_head(url: str) -> bool:
+    """Whether the database is at the newest migration, by one query (no Alembic: it takes a third of a
+    second to load, and the server asks on every start)."""
     head = head_revision_from_files()
-    if head is not None:
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-            if current == [head]:
-                return False
-        except Exception:  # no version table yet: a new database, which Alembic creates below
-            pass
-        finally:
-            engine.dispose()
-    upgrade(url)
+    if head is None:
+        return False
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+    except Exception:  # no version table yet: a new database
+        return False
+    finally:
+        engine.dispose()
+
+
+def upgrade_if_behind(url: str) -> bool:
+    """Upgrade to head unless the database already is there; True when migrations ran here."""
+    if at_head(url):
+        return False
+    with _migration_lock(url):
+        if at_head(url):  # another process upgraded it while we waited for the lock
+            return False
+        from alembic import command
+
+        command.upgrade(alembic_config(url), "head")
     return True
 
 

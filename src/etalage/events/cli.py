@@ -19,8 +19,11 @@ console = Console()
 
 
 def _open():  # type: ignore[no-untyped-def]
+    from etalage.app import domain_modules
     from etalage.db import Database
     from etalage.events.service import consumers, event_log
+
+    domain_modules("jobs")  # other domains register their consumers there
 
     settings = get_settings()
     db = Database(settings.db_url)

@@ -140,10 +140,18 @@ class ConsumerThreads:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _run(self, consumer: Consumer) -> None:
+        while not self._stop.is_set():
+            try:
+                consumer.run(self._stop)
+            except Exception as exc:  # run() asks the log first: an outage must not end the thread
+                log.warning("consumer %s stopped (%s); restarting", consumer.name, exc.__class__.__name__)
+                self._stop.wait(2.0)
+
     def start(self) -> None:
         for consumer in self.consumers:
             thread = threading.Thread(
-                target=consumer.run, args=(self._stop,), name=f"etalage-consumer-{consumer.name}", daemon=True
+                target=self._run, args=(consumer,), name=f"etalage-consumer-{consumer.name}", daemon=True
             )
             thread.start()
             self._threads.append(thread)

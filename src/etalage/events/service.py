@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -60,11 +61,22 @@ def notify_appended(log: EventLog, results: list[Appended]) -> None:
         )
 
 
+_consumer_factories: list[Callable[[EventLog, Database], Consumer]] = []
+
+
+def register_consumer(factory: Callable[[EventLog, Database], Consumer]) -> None:
+    """Another domain's durable consumer of the log (registered when its ``jobs`` module is imported)."""
+    if factory not in _consumer_factories:
+        _consumer_factories.append(factory)
+
+
 def consumers(log: EventLog, db: Database) -> list[Consumer]:
-    """Every consumer this domain runs (the worker, ``etalage events consume`` and ``replay`` use it)."""
+    """Every durable consumer: this domain's and the registered ones. They run once per deployment, in
+    the server's in-process worker or ``etalage events consume``, never once per web process: each reads
+    every event, and their row lock lets only one process apply a batch anyway."""
     from etalage.events import engagement
 
-    return [engagement.consumer(log, db)]
+    return [engagement.consumer(log, db), *(factory(log, db) for factory in _consumer_factories)]
 
 
 # --- recent history (the feed's in-session interest) ----------------------------------------------------

@@ -133,7 +133,7 @@ def _pin_blas() -> None:
 
 
 def startup(app: FastAPI) -> None:
-    from etalage.feed import jobs, learner
+    from etalage.feed import jobs
     from etalage.feed.engine import FeedEngine
     from etalage.feed.settings import get_feed_settings
 
@@ -144,9 +144,6 @@ def startup(app: FastAPI) -> None:
     engine.start()
     service.set_engine(engine, settings.secret_key)
     app.state.feed_engine = engine
-    marks = learner.MarksThread(app.state.event_log, db)
-    marks.start()
-    app.state.feed_consumers = marks
     # The first model as soon as there is something to learn from; afterwards the periodic refit.
     try:
         first = engine.state.model is None and fs.startup_refit and app.state.event_log.last_offset() > 0
@@ -156,9 +153,6 @@ def startup(app: FastAPI) -> None:
 
 
 def shutdown(app: FastAPI) -> None:
-    marks = getattr(app.state, "feed_consumers", None)
-    if marks is not None:
-        marks.stop()
     engine = getattr(app.state, "feed_engine", None)
     if engine is not None:
         engine.stop()

@@ -17,13 +17,16 @@ import numpy as np
 
 from etalage.core import bus, jobs
 from etalage.db import Database
-from etalage.feed import catalogue, registry, training
+from etalage.events import service as events_service
+from etalage.feed import catalogue, learner, registry, training
 from etalage.feed.counters import ItemStats
 from etalage.feed.parameters import preset
 from etalage.feed.pipeline.heads import Heads, global_rates
 from etalage.feed.settings import get_feed_settings, model_dir
 
 log = logging.getLogger("etalage.feed.jobs")
+# Follows and "not interested" into the feed's tables: run wherever the durable consumers run.
+events_service.register_consumer(learner.consumer)
 REFIT, TRIM = "feed.refit", "feed.trim"
 
 

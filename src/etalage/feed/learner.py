@@ -8,8 +8,9 @@ new snapshot (bus ``feed.model.published``, or found by polling the registry), t
 replays the events after its offset into it, and swaps it in; a snapshot that fails to verify is
 refused and the current model keeps serving.
 
-``consumer()`` is the feed's durable consumer (``events.consumer.Consumer``): follows and "not
-interested" marks go into the feed's tables, with the consumer's offset, in one transaction.
+``consumer()`` is the feed's durable consumer (``events.consumer.Consumer``, registered with the events
+domain and run with its consumers): follows and "not interested" marks go into the feed's tables, with
+the consumer's offset, in one transaction. The in-memory recent history covers the moments until then.
 """
 
 from __future__ import annotations
@@ -238,28 +239,3 @@ def reset_marks(session: Session) -> None:
 
 def consumer(event_log: EventLog, db: Database) -> Consumer:
     return Consumer(CONSUMER, event_log, db, apply_marks, reset_state=reset_marks, batch=2000)
-
-
-class MarksThread:
-    """Runs the feed's consumer in every server process (safe: the consumer's row lock lets one process
-    apply each batch), restarting it if the log is unreachable instead of letting the thread die."""
-
-    def __init__(self, event_log: EventLog, db: Database) -> None:
-        self.consumer = consumer(event_log, db)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="etalage-feed-marks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.consumer.run(self._stop)
-            except Exception as exc:  # Consumer.run asks the log first; an outage must not end the thread
-                log.warning("feed consumer stopped (%s); restarting", exc.__class__.__name__)
-                self._stop.wait(2.0)

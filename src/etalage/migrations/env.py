@@ -7,10 +7,11 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine, event, pool
 
-from etalage.db import Base, import_all_models
+from etalage.db import Base
 
-import_all_models()
 config = context.config
+# The models' tables are in this metadata only once their modules are imported: autogenerate's callers
+# import them all first (``import_all_models``); upgrades need none of them (0.5 s less per upgrade).
 target_metadata = Base.metadata
 
 
