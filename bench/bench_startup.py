@@ -13,7 +13,6 @@ import httpx
 
 from bench.common import BenchContext, free_port, row
 
-
 REPEATS = 5
 
 

@@ -6,6 +6,9 @@ log. "Recent" is meant literally: a user idle for longer than the warm-up window
 history, which is what in-session interest needs. Lag is the log's wake-up time: immediate for appends
 in this process, ~10 ms for other processes on the embedded log, JetStream's delivery time on NATS.
 
+Other readers in the process that want every event from now on (the feed's online learner) ``follow``
+this tail instead of reading and decoding the log again: each event is then read once per process.
+
 Read-your-writes: the ingest API tells the history the offsets it appended (``note_appended``), and
 ``recent`` waits (briefly) until the tail has read that far, so the page asked for right after a POST
 of events always sees them, however busy the tail's thread is.
@@ -17,6 +20,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from etalage.events.log import EventLog, StoredEvent
 
@@ -44,6 +48,12 @@ class RecentHistory:
         self._caught_up = threading.Event()
         self._progress = threading.Condition()
         self._appended = 0  # the highest offset this process knows was appended (read-your-writes)
+        self._listeners: list[Callable[[list[StoredEvent]], None]] = []
+
+    @property
+    def alive(self) -> bool:
+        """Reading the log (not stopped)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     @property
     def position(self) -> int:
@@ -75,7 +85,13 @@ class RecentHistory:
                 self._add(batch)
                 with self._progress:
                     self._next = batch[-1].offset + 1
+                    listeners = list(self._listeners)
                     self._progress.notify_all()
+                for listener in listeners:
+                    try:
+                        listener(batch)
+                    except Exception:
+                        log.exception("recent history: a follower failed")
             if len(batch) < 5000:
                 self._caught_up.set()
 
@@ -92,6 +108,18 @@ class RecentHistory:
                 else:
                     users.move_to_end(key)
                 ring.append(event)
+
+    def follow(self, listener: Callable[[list[StoredEvent]], None]) -> int:
+        """Hand every batch this tail reads from now on to ``listener`` too (on the tail's thread: it must
+        be quick, e.g. a queue's ``put``). Returns the offset of the first event the listener will get."""
+        with self._progress:
+            self._listeners.append(listener)
+            return self._next
+
+    def unfollow(self, listener: Callable[[list[StoredEvent]], None]) -> None:
+        with self._progress:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def note_appended(self, offset: int) -> None:
         """``offset`` is in the log (appended by this process): ``recent`` answers only once it is read."""

@@ -16,6 +16,7 @@ the consumer's offset, in one transaction. The in-memory recent history covers t
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -56,6 +57,9 @@ class OnlineLearner:
         self._thread: threading.Thread | None = None
         self.applied = 0
         self.caught_up = threading.Event()
+        self._tail: Any = None  # the process's recent-history tail, once we follow it
+        self._tail_start = 0
+        self._handed: queue.SimpleQueue[list[StoredEvent]] = queue.SimpleQueue()
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -76,30 +80,72 @@ class OnlineLearner:
 
     def _run(self) -> None:
         poll_registry = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                batch = self.log.read(self.position, 5000, wait=0.5)
-                if batch:
-                    self.apply(batch)
-                    self.position = batch[-1].offset + 1
-                if len(batch) < 5000:
-                    self.caught_up.set()
-                if (
-                    self.reload.is_set()
-                    or time.monotonic() - poll_registry > self.engine.fs.refit_seconds / 10
-                ):
-                    poll_registry = time.monotonic()
-                    self.reload.clear()
-                    self.try_reload()
-                if self.pending and (time.monotonic() - self.last_learn >= self.engine.fs.learn_seconds
-                                     or len(self.pending) >= CATCH_UP_BATCH):  # fmt: skip
-                    self.learn()
-            except (ConnectionError, TimeoutError) as exc:  # the log is unreachable: wait, quietly
-                log.warning("feed learner: event log unavailable (%s); retrying", exc.__class__.__name__)
-                self._stop.wait(2.0)
-            except Exception:
-                log.exception("feed learner failed; retrying")
-                self._stop.wait(1.0)
+        try:
+            while not self._stop.is_set():
+                try:
+                    batch = self._next_batch()
+                    if batch:
+                        self.apply(batch)
+                        self.position = batch[-1].offset + 1
+                    if (
+                        self.reload.is_set()
+                        or time.monotonic() - poll_registry > self.engine.fs.refit_seconds / 10
+                    ):
+                        poll_registry = time.monotonic()
+                        self.reload.clear()
+                        self.try_reload()
+                    if self.pending and (time.monotonic() - self.last_learn >= self.engine.fs.learn_seconds
+                                         or len(self.pending) >= CATCH_UP_BATCH):  # fmt: skip
+                        self.learn()
+                except (ConnectionError, TimeoutError) as exc:  # the log is unreachable: wait, quietly
+                    log.warning("feed learner: event log unavailable (%s); retrying", exc.__class__.__name__)
+                    self._stop.wait(2.0)
+                except Exception:
+                    log.exception("feed learner failed; retrying")
+                    self._stop.wait(1.0)
+        finally:
+            self._unfollow()
+
+    def _next_batch(self) -> list[StoredEvent]:
+        """The next events to apply: read from the log until caught up, then handed over by the process's
+        recent-history tail (``events`` reads and decodes each event once per process, not once per
+        reader), reading from the log again only for a gap before the tail's first batch."""
+        tail = self._tail
+        if tail is not None and not tail.alive:
+            self._unfollow()
+            tail = None
+        if tail is None:
+            batch = self.log.read(self.position, 5000, wait=0.5)
+            if len(batch) < 5000:
+                self.caught_up.set()
+                self._follow()
+            return batch
+        if self.position < self._tail_start:  # the events between our last read and the tail's first
+            return self.log.read(self.position, min(5000, self._tail_start - self.position))
+        try:
+            batch = self._handed.get(timeout=0.5)
+        except queue.Empty:
+            return []
+        if batch and batch[0].offset < self.position:  # read before we followed
+            batch = [e for e in batch if e.offset >= self.position]
+        return batch
+
+    def _follow(self) -> None:
+        from etalage.events import service as events
+
+        try:
+            tail = events.recent_history(self.log)
+        except Exception:  # keep reading the log ourselves
+            log.exception("feed learner: cannot follow the recent-history tail")
+            return
+        self._handed = queue.SimpleQueue()
+        self._tail_start = tail.follow(self._handed.put)
+        self._tail = tail
+
+    def _unfollow(self) -> None:
+        if self._tail is not None:
+            self._tail.unfollow(self._handed.put)
+            self._tail = None
 
     # --- events -------------------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from etalage.events.log import Appended, StoredEvent, dedup_key, dumps, loads
+from etalage.events.log import Appended, StoredEvent, dedup_keys, dumps, loads
 from etalage.events.log.dedup import RecentKeys
 
 log = logging.getLogger("etalage.events.log")
@@ -153,19 +153,22 @@ class EmbeddedEventLog:
         if not events:
             return []
         # Hashing and encoding happen before taking the lock, so they overlap other processes' appends.
-        keys = [dedup_key(e) for e in events]
-        bodies = [dumps(e) for e in events]
+        keys = dedup_keys(events)
+        bodies = list(map(dumps, events))
         recv = int(time.time() * 1000)
         results: list[Appended | None] = [None] * len(events)
-        first_of: dict[int, int] = {}
         same_batch: list[tuple[int, int]] = []
-        unique: list[int] = []
-        for i, key in enumerate(keys):
-            j = first_of.setdefault(key, i)
-            if j == i:
-                unique.append(i)
-            else:
-                same_batch.append((i, j))
+        if len(set(keys)) == len(keys):  # the usual batch: no event twice
+            unique: list[int] = list(range(len(keys)))
+        else:
+            first_of: dict[int, int] = {}
+            unique = []
+            for i, key in enumerate(keys):
+                j = first_of.setdefault(key, i)
+                if j == i:
+                    unique.append(i)
+                else:
+                    same_batch.append((i, j))
 
         with self._write_lock():
             c = self._w
@@ -173,10 +176,13 @@ class EmbeddedEventLog:
             try:
                 last = self._catch_up(c)
                 seen = self._keys.contains_many([keys[i] for i in unique])
-                todo = [i for i, known in zip(unique, seen, strict=True) if not known]
-                for i, known in zip(unique, seen, strict=True):
-                    if known:
-                        results[i] = Appended(None, True)
+                if any(seen):
+                    todo = [i for i, known in zip(unique, seen, strict=True) if not known]
+                    for i, known in zip(unique, seen, strict=True):
+                        if known:
+                            results[i] = Appended(None, True)
+                else:
+                    todo = unique
                 c.executemany(
                     "INSERT INTO events (off, recv, h, body) VALUES (?, ?, ?, ?)",
                     [(last + 1 + n, recv, keys[i], bodies[i]) for n, i in enumerate(todo)],
@@ -189,8 +195,8 @@ class EmbeddedEventLog:
             # Only once durable: a rolled-back key must not turn a retry into a "duplicate".
             self._keys.add((keys[i] for i in todo), recv)
             self._seen = last + len(todo)
-        for n, i in enumerate(todo):
-            results[i] = Appended(last + 1 + n, False)
+        for n, i in enumerate(todo, start=last + 1):
+            results[i] = Appended(n, False)
         for i, j in same_batch:
             first = results[j]
             assert first is not None
