@@ -354,9 +354,13 @@ def touch_token(session: Session, token_id: str, now: datetime) -> None:
 # --- pseudonyms ----------------------------------------------------------------------------------------------
 
 
+def existing_pseudonym(session: Session, user_id: str) -> str | None:
+    return session.scalar(select(Pseudonym.key).where(Pseudonym.user_id == user_id))
+
+
 def pseudonym_for(session: Session, user_id: str) -> str:
     """The stable pseudonymous key for a user, created on first use."""
-    key = session.scalar(select(Pseudonym.key).where(Pseudonym.user_id == user_id))
+    key = existing_pseudonym(session, user_id)
     if key is None:
         key = new_id("psn")
         session.add(Pseudonym(user_id=user_id, key=key))

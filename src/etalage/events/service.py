@@ -155,8 +155,11 @@ def record_purchase(db: Database, log: EventLog, order: dict[str, Any], *, secre
     """Append one purchase event per order line for the paying user's pseudonymous key (idempotent)."""
     from etalage.accounts import service as accounts
 
-    with db.session() as s:
-        user_key = accounts.pseudonym_for(s, order["user_id"])
+    with db.read() as s:  # a read: the key exists for nearly everyone, and a write waits for the writer lock
+        user_key = accounts.existing_pseudonym(s, order["user_id"])
+    if user_key is None:
+        with db.session() as s:
+            user_key = accounts.pseudonym_for(s, order["user_id"])
     results = log.append(purchase_events(order, user_key, secret=secret))
     notify_appended(log, results)
     return results

@@ -194,15 +194,21 @@ class FeedIndex:
         self.restricted[i] = any(f.restricted for f in known)
 
     def set_products(self, facts: Iterable[ProductFacts]) -> int:
-        """Replace products' facts and re-derive the items that show them; returns items touched."""
+        """Replace products' facts and re-derive the items that show them; returns items touched (facts
+        equal to the known ones change nothing: most sales leave a product as sellable as it was)."""
         touched: set[int] = set()
+        changed = False
         with self.lock:
             for f in facts:
+                if self.products.get(f.id) == f:
+                    continue
+                changed = True
                 self.products[f.id] = f
                 touched |= self.product_items.get(f.id, set())
             for i in touched:
                 self._derive(i)
-            self.version += 1
+            if changed:
+                self.version += 1
         return len(touched)
 
     def unsell_product(self, product_id: str, regions: Iterable[str] | None = None) -> None:
