@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -345,10 +345,14 @@ def revoke_api_token(session: Session, principal: Principal, token_id: str) -> A
     return token
 
 
-def touch_token(session: Session, token_id: str, now: datetime) -> None:
-    token = session.get(ApiToken, token_id)
-    if token is not None:
-        token.last_used_at = now
+def touch_tokens(session: Session, times: dict[str, datetime]) -> None:
+    """Record when tokens were last used (one statement for the lot)."""
+    if times:
+        table = ApiToken.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("tid")).values(last_used_at=bindparam("ts")),
+            [{"tid": tid, "ts": ts} for tid, ts in times.items()],
+        )
 
 
 # --- pseudonyms ----------------------------------------------------------------------------------------------
