@@ -22,7 +22,8 @@ def test_status_replay_tail_and_trim(tmp_path, scratch_database_url):
          "video_id": "vid_01JD0000000000000000000000"}
         for i in range(5)
     ]  # fmt: skip
-    log.append(events)
+    for event in events:  # five batches: retention deletes whole batches, and the newest one stays
+        log.append([event])
     log.close()
 
     replay = run_cli("events", "replay", "engagement", env=env)

@@ -91,6 +91,34 @@ def test_embedded_log_remembers_keys_across_a_restart(tmp_path):
     reopened.close()
 
 
+def test_embedded_log_converts_the_one_row_per_event_layout(tmp_path):
+    """A data folder from before batches: its events keep their offsets and their de-duplication keys."""
+    import sqlite3
+
+    import orjson
+
+    from etalage.events.log import dedup_key
+    from etalage.events.log.embedded import EmbeddedEventLog
+
+    path = tmp_path / "log.db"
+    old = make(30)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE events (off INTEGER PRIMARY KEY, recv INTEGER NOT NULL, h INTEGER NOT NULL, "
+                 "body BLOB NOT NULL)")  # fmt: skip
+    conn.executemany(
+        "INSERT INTO events VALUES (?, ?, ?, ?)",
+        [(i + 1, e["recv"], dedup_key(e), orjson.dumps(e)) for i, e in enumerate(old)],
+    )
+    conn.commit()
+    conn.close()
+    log = EmbeddedEventLog(path)
+    assert [(e.offset, e.event_id) for e in read_all(log)] == [(i + 1, e["event_id"]) for i, e in enumerate(old)]
+    assert [e.offset for e in log.read(17, 3)] == [17, 18, 19] and log.count() == 30
+    results = log.append(old[:5] + make(2, prefix="new"))
+    assert [a.duplicate for a in results] == [True] * 5 + [False] * 2 and results[-1].offset == 32
+    log.close()
+
+
 def _append_from_process(path: str, worker: int, batches: int, ts: int) -> None:
     from etalage.events.log.embedded import EmbeddedEventLog
 

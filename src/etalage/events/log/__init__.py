@@ -16,15 +16,16 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import orjson
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
+    """An event as the log returns it. A named tuple: made for every event every reader reads, and a
+    frozen dataclass cost three times as much to build as decoding the event did."""
+
     offset: int
     data: dict[str, Any]
 
