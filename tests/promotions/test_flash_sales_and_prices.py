@@ -101,3 +101,34 @@ def test_price_history_is_kept_and_a_lowered_price_shows_the_lowest_of_30_days(a
     us = _price(api, vid, "US")
     assert us["lowest_price_30d"] is None and us["reduced"] is False  # not an EU region, not reduced
     assert api.get("/api/v1/prices", params={"region": "XX", "variant_id": vid}).status_code == 422
+
+
+def test_a_cart_shows_and_checks_out_at_the_flash_price_and_tells_when_the_sale_ends(api, factory, psp, db):
+    """The cart prices lines as checkout does: during a sale the line, the cart and the order carry the flash
+    price; once it ends, checkout reports the change and the cart shows the new price to accept."""
+    import uuid
+
+    shop = factory.verified_merchant()
+    product = factory.product(shop, prices={"BE": 2_000}, stock=10)
+    url = f"/api/v1/merchants/{shop.merchant_id}/flash-sales"
+    sale = api.post(url, json={"variant_id": product["variant_id"], "region_code": "BE", "price": 1_500,
+                               "quantity": 5, "ends_at": (utcnow() + timedelta(hours=1)).isoformat()},
+                    headers=shop.headers)  # fmt: skip
+    assert sale.status_code == 201, sale.text
+    shopper = factory.shopper("BE", psp=psp)
+    line = f"/api/v1/cart/lines/{product['variant_id']}"
+    assert api.put(line, json={"quantity": 2}, headers=shopper.headers).status_code == 200
+    cart = api.get("/api/v1/cart", headers=shopper.headers).json()
+    assert cart["lines"][0]["unit_price"]["amount"] == 1_500 and cart["lines"][0]["current_price"]["amount"] == 1_500
+    assert cart["subtotal"]["amount"] == 3_000
+    r = api.post("/api/v1/cart/checkout", json={}, headers={**shopper.headers, "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 201, r.text
+    assert r.json()["orders"][0]["lines"][0]["unit_price"]["amount"] == 1_500
+
+    assert api.put(line, json={"quantity": 1}, headers=shopper.headers).status_code == 200  # at 15.00 again
+    end = api.post(f"{url}/{sale.json()['id']}/end", json={"reason": "over"}, headers=shop.headers)
+    assert end.status_code == 200, end.text
+    r = api.post("/api/v1/cart/checkout", json={}, headers={**shopper.headers, "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 409 and r.json()["changes"][0]["now"]["amount"] == 2_000, r.text
+    cart = api.get("/api/v1/cart", headers=shopper.headers).json()
+    assert cart["lines"][0]["unit_price"]["amount"] == 1_500 and cart["lines"][0]["current_price"]["amount"] == 2_000

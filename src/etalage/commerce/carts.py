@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from etalage.accounts import service as accounts
 from etalage.accounts.authz import Principal
 from etalage.catalog import service as catalog
+from etalage.catalog.service import CheckoutItem
 from etalage.commerce.checkout import LineIn
 from etalage.commerce.errors import NoLongerSold, NotDeliverable
 from etalage.commerce.models import Cart, CartLine
@@ -16,8 +17,16 @@ from etalage.commerce.schemas import CartLineOut, CartOut
 from etalage.core.errors import InvalidInput, NotFound
 from etalage.core.money import Money
 from etalage.db import new_id, utcnow
+from etalage.promotions import offers as promo
 
 MAX_LINES = 50
+
+
+def _priced(session: Session, variant_ids: list[str], region_code: str) -> dict[str, CheckoutItem]:
+    """Today's price of each variant, a running flash sale's included: the price checkout will charge, so
+    the price a line remembers and the cart shows is the one checkout compares with."""
+    items = catalog.checkout_items(session, variant_ids, region_code)
+    return promo.with_flash_prices(session, items, region_code, utcnow())
 
 
 def _cart(
@@ -51,7 +60,7 @@ def set_line(
         )
         cart.updated_at = utcnow()
         return cart
-    item = catalog.checkout_items(session, [variant_id], cart.region_code).get(variant_id)
+    item = _priced(session, [variant_id], cart.region_code).get(variant_id)
     if item is None or item.product_status == "draft":
         raise NotFound(f"No variant {variant_id}.")
     if item.product_status != "active" or item.variant_status != "active":
@@ -101,7 +110,7 @@ def set_region(session: Session, principal: Principal, region_code: str) -> Cart
     assert cart is not None
     cart.region_code, cart.updated_at = region_code, utcnow()
     lines = list(session.scalars(select(CartLine).where(CartLine.cart_id == cart.id)))
-    items = catalog.checkout_items(session, [ln.variant_id for ln in lines], region_code)
+    items = _priced(session, [ln.variant_id for ln in lines], region_code)
     for ln in lines:
         it = items.get(ln.variant_id)
         if it is None or it.price_amount is None or it.currency is None:
@@ -125,7 +134,7 @@ def view(session: Session, principal: Principal) -> CartOut:
     lines = list(
         session.scalars(select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.added_at))
     )
-    items = catalog.checkout_items(session, [ln.variant_id for ln in lines], cart.region_code)
+    items = _priced(session, [ln.variant_id for ln in lines], cart.region_code)
     out = []
     for ln in lines:
         it = items.get(ln.variant_id)
