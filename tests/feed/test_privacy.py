@@ -127,9 +127,11 @@ def test_export_and_forget_cover_everything_kept_under_a_pseudonym(demo_world: D
         {"item_id": catalogue[3], "kind": "video"}
     ]
     assert exported["served_pages"] and exported["served_pages"][-1]["history_read"]
+    assert {e.get("creator_id") for e in exported["latest_interactions"]} >= {creator}  # the stored history
     with demo_world.db.session() as s:
         counts = service.forget(s, pseudonym)
     assert counts["served"] >= 1 and counts["settings"] == counts["follows"] == counts["hidden"] == 1
+    assert counts["history"] == 1
     with demo_world.db.session() as s:
         assert service.export_pseudonym(s, pseudonym) == {"settings": None, "follows": [], "not_interested": [],
-                                                          "served_pages": []}  # fmt: skip
+                                                          "latest_interactions": [], "served_pages": []}  # fmt: skip

@@ -9,8 +9,8 @@ replays the events after its offset into it, and swaps it in; a snapshot that fa
 refused and the current model keeps serving.
 
 ``consumer()`` is the feed's durable consumer (``events.consumer.Consumer``, registered with the events
-domain and run with its consumers): follows and "not interested" marks go into the feed's tables, with
-the consumer's offset, in one transaction. The in-memory recent history covers the moments until then.
+domain and run with its consumers): follows, "not interested" marks and each pseudonym's latest
+interactions go into the feed's tables, with the consumer's offset, in one transaction. The in-memory recent history covers the moments until then.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from etalage.db import Database
+from etalage.db import Database, utcnow
 from etalage.events.consumer import Consumer
 from etalage.events.log import EventLog, StoredEvent
 from etalage.feed import modelview
 from etalage.feed.counters import TREND_WEIGHTS, F, event_effects
 from etalage.feed.index import KIND_VIDEO
-from etalage.feed.models import FeedFollow, FeedHidden
+from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory
 from etalage.feed.pipeline.history import kind_of, media_of
 
 if TYPE_CHECKING:
@@ -248,7 +248,40 @@ def _hide_target(d: dict[str, Any]) -> tuple[str, str] | None:
     return media, "live_room" if "live_room_id" in d else "video"
 
 
+HISTORY_KEEP = 100  # per pseudonym: as many as the personalised feed reads (``history_events``)
+HISTORY_FIELDS = ("type", "ts", "video_id", "live_room_id", "product_id", "creator_id", "watch_ratio", "undo",
+                  "reason")  # fmt: skip
+
+
+def apply_histories(session: Session, events: list[StoredEvent]) -> None:
+    """Append each pseudonym's new events (the fields the feed reads) to its stored history, keeping the
+    newest ``HISTORY_KEEP``; events at or before a row's ``upto`` were applied already (a replay)."""
+    fresh: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for ev in events:
+        user = ev.data.get("user")
+        if user:
+            d = ev.data
+            fresh.setdefault(user, []).append((ev.offset, {k: d[k] for k in HISTORY_FIELDS if k in d}))
+    users = list(fresh)
+    for start in range(0, len(users), 500):
+        chunk = users[start : start + 500]
+        rows = {r.pseudonym: r for r in session.scalars(select(FeedHistory).where(FeedHistory.pseudonym.in_(chunk)))}
+        for user in chunk:
+            row = rows.get(user)
+            upto = row.upto if row is not None else 0
+            new = [e for off, e in fresh[user] if off > upto]
+            if not new:
+                continue
+            last = fresh[user][-1][0]
+            if row is None:
+                session.add(FeedHistory(pseudonym=user, events=new[-HISTORY_KEEP:], upto=last, updated_at=utcnow()))
+            else:
+                row.events = (list(row.events) + new)[-HISTORY_KEEP:]
+                row.upto, row.updated_at = last, utcnow()
+
+
 def apply_marks(session: Session, events: list[StoredEvent]) -> None:
+    apply_histories(session, events)
     follows: dict[tuple[str, str], bool] = {}
     hides: dict[tuple[str, str], str] = {}
     for ev in events:
@@ -281,6 +314,7 @@ def apply_marks(session: Session, events: list[StoredEvent]) -> None:
 def reset_marks(session: Session) -> None:
     session.execute(delete(FeedFollow))
     session.execute(delete(FeedHidden))
+    session.execute(delete(FeedHistory))
 
 
 def consumer(event_log: EventLog, db: Database) -> Consumer:

@@ -84,6 +84,18 @@ class FeedHidden(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class FeedHistory(Base):
+    """A pseudonym's latest interactions (compact events, oldest first), kept by the feed's consumer, so a
+    returning shopper whose events have left the in-memory tail still gets a personal feed."""
+
+    __tablename__ = "feed_history"
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), primary_key=True)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    upto: Mapped[int] = mapped_column(BigInteger, default=0)  # the last log offset applied (replays skip)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class FeedModelVersion(Base):
     """The model registry: every snapshot written, its evaluation, the event-log offset it covers, and
     whether a server accepted it (a corrupt or foreign one is marked refused, with the reason)."""

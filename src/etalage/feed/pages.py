@@ -22,9 +22,10 @@ from etalage.core.auth import Principal
 from etalage.core.errors import BadRequest, InvalidInput
 from etalage.db import new_id, utcnow
 from etalage.events import service as events
+from etalage.events.log import StoredEvent
 from etalage.feed import catalogue, served
 from etalage.feed.index import KINDS
-from etalage.feed.models import FeedFollow, FeedHidden, FeedSetting
+from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory, FeedSetting
 from etalage.feed.parameters import OUTCOMES
 from etalage.feed.pipeline import run
 from etalage.feed.pipeline.context import MODES, NON_PROFILED, PERSONALISED, FeedRequest, History
@@ -91,6 +92,19 @@ def viewer_state(
     hidden = [(a, b) for t, a, b in rows if t == "h"]
     engine.viewers.put(pseudonym, (time.monotonic(), stored, follows, hidden))
     return stored, follows, hidden
+
+
+def with_stored_history(session: Session, pseudonym: str, recent: list[Any], limit: int) -> list[Any]:
+    """The in-memory tail's events (newest first), then, up to ``limit``, the older ones the feed's consumer
+    stored: a shopper back after their events left the tail keeps a personal feed."""
+    if len(recent) >= limit:
+        return recent
+    stored = session.scalar(select(FeedHistory.events).where(FeedHistory.pseudonym == pseudonym))
+    if not stored:
+        return recent
+    oldest = min((float(e.data.get("ts", 0)) for e in recent), default=float("inf"))
+    older = [StoredEvent(0, d) for d in reversed(stored) if float(d.get("ts", 0)) < oldest]
+    return recent + older[: limit - len(recent)]
 
 
 def resolve(viewer: Principal | None, stored: tuple[str, str | None] | None, mode: str | None,
@@ -170,6 +184,7 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
     if req.personal:
         engine.user_region.put(pseudonym, region)
         recent = events.recent_events(pseudonym, state.params.history_events, log=engine.event_log)
+        recent = with_stored_history(session, pseudonym, recent, state.params.history_events)
         hist = read_history(recent, engine.index, state.params, now_ms, follows, hidden)
     else:
         hist = History.empty()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 12:01:19.943654
+Create Date: 2026-11-24 16:05:49.897381
 """
 
 from __future__ import annotations
@@ -169,6 +169,13 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('created_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('pseudonym', 'item_id', name=op.f('pk_feed_hidden'))
+    )
+    op.create_table('feed_history',
+    sa.Column('pseudonym', sa.String(length=64), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('upto', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pseudonym', name=op.f('pk_feed_history'))
     )
     op.create_table('feed_models',
     sa.Column('version', sa.String(length=64), nullable=False),
@@ -1863,6 +1870,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_feed_models_status')
 
     op.drop_table('feed_models')
+    op.drop_table('feed_history')
     op.drop_table('feed_hidden')
     op.drop_table('feed_follows')
     op.drop_table('event_consumer_offsets')
