@@ -48,6 +48,7 @@ def _pseudonyms(ctx: DemoContext, user_ids: list[str]) -> dict[str, str]:
 
 def build_interactions(ctx: DemoContext) -> None:
     from etalage.events import engagement
+    from etalage.events import service as events_service
     from etalage.events.service import event_log, notify_appended, purchase_events
 
     rng = ctx.rng
@@ -99,6 +100,14 @@ def build_interactions(ctx: DemoContext) -> None:
         buffer.extend(purchases[start : start + CHUNK])
         flush()
     counted = engagement.consumer(log, ctx.db).run_until_caught_up()
+    # The other durable consumers too (the feed's follows, hidden items and stored histories), as the
+    # server's worker would: the demo's shoppers come back to a feed that already knows them.
+    from etalage.app import domain_modules
+
+    domain_modules("jobs")  # where domains register their consumers
+    for other in events_service.consumers(log, ctx.db):
+        if other.name != engagement.NAME:
+            other.run_until_caught_up()
     ctx.counts["events"] = total
     ctx.data["event_log_last_offset"] = log.last_offset()
     ctx.progress.console.print(
