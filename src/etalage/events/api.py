@@ -170,7 +170,7 @@ async def ingest_events(request: Request, principal: EventWriter) -> Response:
             headers={"Retry-After": "1"},
         ) from exc
     metrics.APPEND_SECONDS.labels(event_log.name).observe(time.perf_counter() - started)
-    service.notify_appended(event_log, results)
+    service.notify_appended(event_log, results, prepared.events)
     stored = [r.offset for r in results if not r.duplicate]
     metrics.EVENTS.labels("accepted").inc(len(stored))
     metrics.EVENTS.labels("duplicate").inc(len(results) - len(stored))

@@ -49,6 +49,8 @@ class RecentHistory:
         self._progress = threading.Condition()
         self._appended = 0  # the highest offset this process knows was appended (read-your-writes)
         self._listeners: list[Callable[[list[StoredEvent]], None]] = []
+        self._read_upto = 0  # the newest offset the tail has added
+        self._handed: set[int] = set()  # offsets this process added ahead of the tail (it skips them)
 
     @property
     def alive(self) -> bool:
@@ -97,17 +99,35 @@ class RecentHistory:
 
     def _add(self, batch: list[StoredEvent]) -> None:
         with self._lock:
-            users = self._users
+            handed = self._handed
             for event in batch:
-                key = event.data["user"]
-                ring = users.get(key)
-                if ring is None:
-                    ring = users[key] = deque(maxlen=self.per_user)
-                    if len(users) > self.max_users:
-                        users.popitem(last=False)
-                else:
-                    users.move_to_end(key)
-                ring.append(event)
+                if handed and event.offset in handed:
+                    handed.discard(event.offset)  # added when this process appended it
+                    continue
+                self._ring(event.data["user"]).append(event)
+            self._read_upto = batch[-1].offset
+
+    def _ring(self, key: str) -> deque[StoredEvent]:
+        users = self._users
+        ring = users.get(key)
+        if ring is None:
+            ring = users[key] = deque(maxlen=self.per_user)
+            if len(users) > self.max_users:
+                users.popitem(last=False)
+        else:
+            users.move_to_end(key)
+        return ring
+
+    def add_appended(self, events: list[StoredEvent]) -> None:
+        """Events this process has just appended: in the users' histories at once (read-your-writes without
+        waiting for the tail to read them back); the tail skips them when it gets there."""
+        with self._lock:
+            if len(self._handed) > 1_000_000:  # the tail is not reading (stopped): stop handing over
+                return
+            for event in events:
+                if event.offset > self._read_upto:
+                    self._handed.add(event.offset)
+                    self._ring(event.data["user"]).append(event)
 
     def follow(self, listener: Callable[[list[StoredEvent]], None]) -> int:
         """Hand every batch this tail reads from now on to ``listener`` too (on the tail's thread: it must

@@ -47,14 +47,21 @@ def set_default_log(log: EventLog | None) -> None:
     _default_log = log
 
 
-def notify_appended(log: EventLog, results: list[Appended]) -> None:
-    """Tell in-process (and, with Redis, other processes') listeners that the log grew."""
+def notify_appended(log: EventLog, results: list[Appended], events: list[dict[str, Any]] | None = None) -> None:
+    """Tell in-process (and, with Redis, other processes') listeners that the log grew. With the appended
+    ``events`` themselves, this process's recent history shows them at once (no wait for its tail)."""
     stored = [r.offset for r in results if not r.duplicate and r.offset is not None]
     if stored:
         with _histories_lock:
             history = _histories.get(id(log))
         if history is not None and history.log is log:
-            history.note_appended(max(stored))  # the next recent_events of this process sees them
+            if events is not None and len(events) == len(results):
+                history.add_appended(
+                    [StoredEvent(r.offset, e) for r, e in zip(results, events, strict=True)
+                     if not r.duplicate and r.offset is not None]  # fmt: skip
+                )
+            else:
+                history.note_appended(max(stored))  # the next recent_events of this process waits for them
         bus.publish_now(
             APPENDED_TOPIC,
             {"log": log.name, "first_offset": min(stored), "last_offset": max(stored), "count": len(stored)},
@@ -160,6 +167,7 @@ def record_purchase(db: Database, log: EventLog, order: dict[str, Any], *, secre
     if user_key is None:
         with db.session() as s:
             user_key = accounts.pseudonym_for(s, order["user_id"])
-    results = log.append(purchase_events(order, user_key, secret=secret))
-    notify_appended(log, results)
+    purchases = purchase_events(order, user_key, secret=secret)
+    results = log.append(purchases)
+    notify_appended(log, results, purchases)
     return results
