@@ -9,9 +9,10 @@ in this process, ~10 ms for other processes on the embedded log, JetStream's del
 Other readers in the process that want every event from now on (the feed's online learner) ``follow``
 this tail instead of reading and decoding the log again: each event is then read once per process.
 
-Read-your-writes: the ingest API tells the history the offsets it appended (``note_appended``), and
-``recent`` waits (briefly) until the tail has read that far, so the page asked for right after a POST
-of events always sees them, however busy the tail's thread is.
+Read-your-writes: the ingest API hands the history the events it appended (``add_appended``), which
+shows them at once and lets the tail skip them when it reads them back; an append reported only by its
+offsets (``note_appended``) makes ``recent`` wait (briefly) until the tail has read that far. Either way
+the page asked for right after a POST of events sees them, however busy the tail's thread is.
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ class RecentHistory:
         """Events this process has just appended: in the users' histories at once (read-your-writes without
         waiting for the tail to read them back); the tail skips them when it gets there."""
         with self._lock:
-            if len(self._handed) > 1_000_000:  # the tail is not reading (stopped): stop handing over
+            if len(self._handed) > 1_000_000:  # the tail is not reading: wait for it instead of handing over
+                if events:
+                    self.note_appended(max(e.offset for e in events))
                 return
             for event in events:
                 if event.offset > self._read_upto:
