@@ -148,7 +148,7 @@ def test_dashboard_conversion_counts_purchases_per_product_view(web, factory, ps
     import time
     from datetime import UTC, datetime
 
-    from etalage.catalog import service as catalog
+    from etalage.catalog import lookups as catalog
     from etalage.events import engagement
     from etalage.events import service as events
     from etalage.web import seller_stats

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from etalage.accounts import service as accounts
 from etalage.accounts.authz import Principal
-from etalage.catalog import service as catalog
-from etalage.catalog.service import CheckoutItem
+from etalage.catalog import lookups as catalog
+from etalage.catalog.lookups import CheckoutItem
 from etalage.commerce.checkout import LineIn
 from etalage.commerce.errors import NoLongerSold, NotDeliverable
 from etalage.commerce.models import Cart, CartLine

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from etalage.accounts import service as accounts
-from etalage.catalog import service as catalog
-from etalage.catalog.service import CheckoutItem
+from etalage.catalog import lookups as catalog
+from etalage.catalog.lookups import CheckoutItem
 from etalage.commerce import addresses, launch, sources
 from etalage.commerce.errors import (
     AgeRestricted,

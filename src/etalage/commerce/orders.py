@@ -48,6 +48,7 @@ _PAY_ORDERS = (
         _o.region_code,
         _o.currency,
         _o.total_amount,
+        _o.discount_amount,
         _o.source_video_id,
         _o.source_live_room_id,
     )
@@ -58,6 +59,7 @@ _LINES_OF = select(
     _l.variant_id,
     _l.quantity,
     _l.unit_amount,
+    _l.total_amount,
     _l.source_video_id,
     _l.source_live_room_id,
 ).where(_l.order_id.in_(bindparam("orders", expanding=True)))
@@ -134,6 +136,9 @@ def _paid_payload(order: Any, lines: list[Any], paid_at: datetime) -> dict[str, 
         "user_id": order.user_id,
         "merchant_id": order.merchant_id,
         "region": order.region_code,
+        "currency": order.currency,
+        "total_amount": order.total_amount,  # what the shopper paid for it, tax and shipping included
+        "discount_amount": order.discount_amount,
         "source_video_id": order.source_video_id,
         "source_live_room_id": order.source_live_room_id,
         "items": [
@@ -142,6 +147,7 @@ def _paid_payload(order: Any, lines: list[Any], paid_at: datetime) -> dict[str, 
                 "variant_id": ln.variant_id,
                 "quantity": ln.quantity,
                 "unit_amount": ln.unit_amount,
+                "total_amount": ln.total_amount,
                 "currency": order.currency,
                 "source_video_id": ln.source_video_id,
                 "source_live_room_id": ln.source_live_room_id,

@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -88,15 +89,15 @@ class PlumbingMiddleware:
         # keepalive_requests): with several worker processes sharing the listening socket, clients that
         # connected in a burst all land on one worker and stay there; reconnecting spreads them out.
         self.keepalive_requests = keepalive_requests
-        self._served: dict[tuple[Any, Any], int] = {}
+        self._served: OrderedDict[tuple[Any, Any], int] = OrderedDict()  # least recently used first
 
     def _last_on_connection(self, scope: Scope) -> bool:
         key = (scope.get("client"), scope.get("server"))  # a client's address and port name its connection
         served = self._served.pop(key, 0) + 1
         if served >= self.keepalive_requests:
             return True
-        if len(self._served) >= 10_000:  # connections that went away; forgetting them is harmless
-            self._served.clear()
+        if len(self._served) >= 10_000:  # the least recently used went away: forgetting it is harmless
+            self._served.popitem(last=False)
         self._served[key] = served
         return False
 

@@ -20,7 +20,7 @@ from etalage.inventory.models import StockLevel, StockMovement
 
 
 def _check_pair(session: Session, merchant_id: str, variant_id: str, warehouse_id: str):  # type: ignore[no-untyped-def]
-    from etalage.catalog import service as catalog
+    from etalage.catalog import lookups as catalog
     from etalage.merchants import service as merchants
 
     owner = catalog.variant_owner(session, variant_id)

@@ -88,13 +88,9 @@ def category_slugs(session: Session, product_ids: list[str]) -> dict[str, str | 
     now = time.monotonic()
     missing = [p for p in set(product_ids) if p not in _categories or _categories[p][1] < now]
     if missing:
-        from etalage.catalog import service as catalog
+        from etalage.catalog import lookups as catalog
 
-        products = catalog.get_products(session, missing)
-        needs_slugs = any(p.category_id for p in products)
-        slugs = {c.id: c.slug for c in catalog.list_categories(session)} if needs_slugs else {}
-        for p in products:
-            _categories[p.id] = (slugs.get(p.category_id or ""), now + _CATEGORY_TTL)
+        slugs = catalog.category_slugs(session, missing)
         for pid in missing:
-            _categories.setdefault(pid, (None, now + _CATEGORY_TTL))
+            _categories[pid] = (slugs.get(pid), now + _CATEGORY_TTL)
     return {p: _categories[p][0] for p in product_ids}

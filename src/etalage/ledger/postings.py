@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -52,11 +52,13 @@ def post(
     memo: str = "",
     actor: str = "system",
     at: datetime | None = None,
+    first_time: bool = False,
 ) -> str | None:
-    """Write one balanced entry, unless ``source_key`` was posted already. Returns the entry id."""
+    """Write one balanced entry, unless ``source_key`` was posted already (``first_time``: the caller knows
+    it was not; the unique key still refuses a second). Returns the entry id."""
     if sum(a for _, _, a in lines) != 0:
         raise Unbalanced(f"{source_key}: lines sum to {sum(a for _, _, a in lines)}, not 0")
-    if session.scalar(select(JournalEntry.id).where(JournalEntry.source_key == source_key)) is not None:
+    if not first_time and session.scalar(select(JournalEntry.id).where(JournalEntry.source_key == source_key)) is not None:
         return None
     lines = [ln for ln in lines if ln[2] != 0]
     now = at or utcnow()
@@ -116,28 +118,46 @@ def fee_for(session: Session, region_code: str, lines: list[Any], platform_disco
     )
 
 
-def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None:
+class _SaleLine(NamedTuple):
+    product_id: str
+    total_amount: int
+
+
+def _sale_facts(session: Session, payload: dict[str, Any]) -> tuple[str, str, int, list[_SaleLine], int | None]:
+    """(region, currency, paid, lines, discount or None if unknown) of a paid order: from the event when it
+    carries them (every checkout's does), else read from commerce (an older or hand-made event)."""
+    items = payload.get("items") or []
+    if "total_amount" in payload and all("total_amount" in it for it in items):
+        lines = [_SaleLine(it["product_id"], it["total_amount"]) for it in items]
+        discount = payload.get("discount_amount")
+        return payload["region"], payload["currency"], payload["total_amount"], lines, discount
     from etalage.commerce import orders as commerce_orders
 
+    order = commerce_orders.get_for_merchant(session, payload["merchant_id"], payload["order_id"])
+    read = commerce_orders.lines_of(session, [order.id])[order.id]
+    lines = [_SaleLine(ln.product_id, ln.total_amount) for ln in read]
+    return order.region_code, order.currency, order.total_amount, lines, None
+
+
+def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None:
     order_id, merchant_id = payload["order_id"], payload["merchant_id"]
     if session.get(Settlement, order_id) is not None:
         return
-    order = commerce_orders.get_for_merchant(session, merchant_id, order_id)
-    lines = commerce_orders.lines_of(session, [order_id])[order_id]
-    platform_discount, _merchant_discount = _discounts(session, order_id)  # the latter: already off the total
-    paid = order.total_amount
-    fee = min(fee_for(session, order.region_code, lines, platform_discount), paid + platform_discount)
+    region_code, currency, paid, lines, discount = _sale_facts(session, payload)
+    # the latter of the two: merchant-funded, already off the total; no voucher, nothing to look up
+    platform_discount, _merchant_discount = _discounts(session, order_id) if discount != 0 else (0, 0)
+    fee = min(fee_for(session, region_code, lines, platform_discount), paid + platform_discount)
     payable = paid + platform_discount - fee
-    session.add(
-        Settlement(order_id=order_id, merchant_id=merchant_id, region_code=order.region_code,
-                   currency=order.currency, paid_amount=paid, fee_amount=fee,
-                   platform_voucher_amount=platform_discount)
+    session.execute(
+        insert(Settlement),
+        [dict(order_id=order_id, merchant_id=merchant_id, region_code=region_code, currency=currency,
+              paid_amount=paid, fee_amount=fee, platform_voucher_amount=platform_discount)],
     )  # fmt: skip
     post(
         session,
         f"sale:{order_id}",
         "sale",
-        order.currency,
+        currency,
         [
             (acc.PSP_CLEARING, None, paid),
             (acc.VOUCHER_EXPENSE, None, platform_discount),
@@ -147,8 +167,8 @@ def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None
         merchant_id=merchant_id,
         order_id=order_id,
         memo=f"order {order_id} paid",
+        first_time=True,  # the settlement above is written with the sale entry: none yet, so no sale yet
     )
-    session.flush()
 
 
 # --- refunds -------------------------------------------------------------------------------------------------

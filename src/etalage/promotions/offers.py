@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from etalage.catalog.service import CheckoutItem
+from etalage.catalog.lookups import CheckoutItem
 from etalage.core.money import format_minor, percent_of, split_proportionally
 from etalage.promotions.errors import (
     VoucherLimitReached,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etalage.accounts.authz import Principal, require_merchant, require_scope
-from etalage.catalog import service as catalog
+from etalage.catalog import lookups as catalog
 from etalage.commerce.regions import currency_of, is_region
 from etalage.core.errors import Conflict, InvalidInput, NotFound
 from etalage.core.money import Money

@@ -286,7 +286,7 @@ def product_quality(session: Session, product_id: str) -> QualityOut:
 def merchant_quality(session: Session, merchant_id: str) -> QualityOut:
     """A shop's signals over all its products (orders counted per product: an order of two of its
     products counts twice, as each product's return rate does)."""
-    from etalage.catalog import service as catalog
+    from etalage.catalog import lookups as catalog
 
     dist = _distribution(session, Review.merchant_id == merchant_id)
     product_ids = catalog.product_ids_of_merchant(session, merchant_id)

@@ -67,7 +67,7 @@ def figures(session: Any, principal: Any, merchant_id: str, today: date | None =
 def conversion(session: Any, merchant_id: str) -> tuple[int, int]:
     """(purchases, product views) over all the shop's products since they were listed, as counted by the
     events domain from the interaction stream (views are product opens: ``product_click``)."""
-    from etalage.catalog import service as catalog
+    from etalage.catalog import lookups as catalog
     from etalage.events import engagement
 
     counts = engagement.engagement_for(session, catalog.product_ids_of_merchant(session, merchant_id))
