@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # open for them. Equal sizes mean no request waits for a connection and none is opened per request.
     server_threads: int = 24
     db_pool_size: int = 24
+    # Checkouts running at once per server process (the others wait for a turn; see commerce.api)
+    checkout_concurrency: int = 6
     # Requests per kept-alive connection before the server asks the client to reconnect (0: no limit)
     http_keepalive_requests: int = 100
 
