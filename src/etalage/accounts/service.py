@@ -358,8 +358,12 @@ def touch_tokens(session: Session, times: dict[str, datetime]) -> None:
 # --- pseudonyms ----------------------------------------------------------------------------------------------
 
 
+_PSEUDONYM_OF = select(Pseudonym.__table__.c.key).where(Pseudonym.__table__.c.user_id == bindparam("user"))
+
+
 def existing_pseudonym(session: Session, user_id: str) -> str | None:
-    return session.scalar(select(Pseudonym.key).where(Pseudonym.user_id == user_id))
+    # a prebuilt statement: this runs on every purchase (the purchase event is keyed by the pseudonym)
+    return session.connection().execute(_PSEUDONYM_OF, {"user": user_id}).scalar()
 
 
 def pseudonym_for(session: Session, user_id: str) -> str:

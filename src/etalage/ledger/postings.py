@@ -36,6 +36,11 @@ log = logging.getLogger("etalage.ledger")
 Line = tuple[str, str | None, int]  # (account, merchant_id, signed amount)
 
 
+_INSERT_ENTRY, _INSERT_LINES, _INSERT_SETTLEMENT = (
+    insert(t.__table__) for t in (JournalEntry, JournalLine, Settlement)
+)
+
+
 class Unbalanced(AssertionError):
     pass
 
@@ -63,14 +68,15 @@ def post(
     lines = [ln for ln in lines if ln[2] != 0]
     now = at or utcnow()
     entry_id = new_id("ltx")
-    session.execute(
-        insert(JournalEntry),
+    conn = session.connection()  # prebuilt Core inserts: a sale posts on every purchase
+    conn.execute(
+        _INSERT_ENTRY,
         [dict(id=entry_id, source_key=source_key, kind=kind, merchant_id=merchant_id, order_id=order_id,
               memo=memo[:300], actor=actor[:80], created_at=now)],
     )  # fmt: skip
     if lines:
-        session.execute(
-            insert(JournalLine),
+        conn.execute(
+            _INSERT_LINES,
             [dict(entry_id=entry_id, account=a, merchant_id=m, order_id=order_id, amount=amt,
                   currency=currency, created_at=now) for a, m, amt in lines],
         )  # fmt: skip
@@ -148,8 +154,8 @@ def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None
     platform_discount, _merchant_discount = _discounts(session, order_id) if discount != 0 else (0, 0)
     fee = min(fee_for(session, region_code, lines, platform_discount), paid + platform_discount)
     payable = paid + platform_discount - fee
-    session.execute(
-        insert(Settlement),
+    session.connection().execute(
+        _INSERT_SETTLEMENT,
         [dict(order_id=order_id, merchant_id=merchant_id, region_code=region_code, currency=currency,
               paid_amount=paid, fee_amount=fee, platform_voucher_amount=platform_discount)],
     )  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from etalage.core import bus, jobs
@@ -80,6 +80,11 @@ def _queued(session: Session) -> set[str]:
     return held[1]
 
 
+_we = WebhookEndpoint.__table__.c
+# prebuilt: every order event of every merchant asks it, and most merchants have no endpoint
+_ENDPOINTS_OF = select(_we.id, _we.event_types, _we.enabled).where(_we.merchant_id == bindparam("merchant"))
+
+
 def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
     if topic not in EVENT_TYPES:
         return
@@ -88,7 +93,7 @@ def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
         return
     endpoints = [
         e
-        for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id))
+        for e in session.connection().execute(_ENDPOINTS_OF, {"merchant": merchant_id})
         if topic in e.event_types or "*" in e.event_types
     ]
     if not endpoints:
