@@ -74,3 +74,29 @@ def test_expired_lease_of_a_crashed_worker_is_reclaimed(db):
         job.status, job.locked_until, job.attempts = "running", utcnow() - timedelta(seconds=1), 1
     assert jobs.drain(db) == 1
     assert calls == [{"n": 3}]
+
+
+def test_processes_enqueueing_the_same_key_at_once_make_one_job_and_no_error(db):
+    """Worker processes start together and each schedules the same periodic jobs: on PostgreSQL one of
+    them used to die at start-up on the unique key."""
+    import threading
+
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def schedule() -> None:
+        try:
+            with db.session() as s:
+                barrier.wait()
+                outcomes.append(jobs.enqueue(s, "test.ok", {"n": 1}, dedupe_key="slot:42"))
+        except Exception as exc:  # the assertion below names it
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=schedule) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    with db.read() as s:
+        assert s.scalars(select(Job.dedupe_key).where(Job.dedupe_key == "slot:42")).all() == ["slot:42"]

@@ -70,7 +70,8 @@ def enqueue(
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
 ) -> Job | None:
-    """Record a job in the caller's transaction. With ``dedupe_key``, a second enqueue is a no-op."""
+    """Record a job in the caller's transaction. With ``dedupe_key``, a second enqueue is a no-op, also
+    when another process enqueues the same key at the same moment (worker processes starting together)."""
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
@@ -83,7 +84,14 @@ def enqueue(
         dedupe_key=dedupe_key,
         max_attempts=max_attempts or (reg.max_attempts if reg else 8),
     )
-    session.add(job)
+    if dedupe_key is None:
+        session.add(job)
+    else:
+        try:  # the other process's row may commit between the check above and this insert
+            with session.begin_nested():
+                session.add(job)
+        except IntegrityError:
+            return None
     on_commit(session, _wakeup.set)
     return job
 
