@@ -284,10 +284,8 @@ def room_cards(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def video_sentiment(session: Session, ids: list[str]) -> dict[str, tuple[int, float | None]]:
+def video_sentiment(session: Session) -> dict[str, tuple[int, float | None]]:
+    """(comments, mean sentiment) of every video with comments (the others have neither)."""
     from etalage.content import service as content
 
-    out: dict[str, tuple[int, float | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        out.update(content.video_sentiment(session, ids[start : start + _CHUNK]))
-    return out
+    return content.video_sentiment(session)

@@ -270,10 +270,9 @@ class FeedEngine:
 
     def refresh_quality(self) -> None:
         index = self.index
-        n = index.n
         with self.db.read() as s:
             products = quality.gather(s, list(index.products))
-            sentiment = catalogue.video_sentiment(s, [index.ids[i] for i in range(n) if index.kind[i] == 0])
+            sentiment = catalogue.video_sentiment(s)
         table = quality.compute(index, self.state.params, products, sentiment, time.time() * 1000)
         self.state = replace(self.state, quality=table)
 

@@ -147,27 +147,24 @@ def compute(
             commented[i] = count
             # net unhappy comments: a mean of -0.6 (a typical complaint's score) over n comments ~ n unhappy
             unhappy[i] = count * min(1.0, max(0.0, -(mean or 0.0)) / 0.6)
-    pooled: dict[str, list[float]] = {}  # product -> [reports, impressions, unhappy, comments]
-    for i, pids in enumerate(index.item_products[:n]):
-        for pid in pids:
-            acc = pooled.setdefault(pid, [0.0, 0.0, 0.0, 0.0])
-            acc[0] += reports[i]
-            acc[1] += shown[i]
-            acc[2] += unhappy[i]
-            acc[3] += commented[i]
     ret = np.full(n, base, np.float32)
     low = ((unhappy + s * LOW_RATING_BASELINE) / (commented + s)).astype(np.float32)
     comp = (reports / (shown + 10.0 * s)).astype(np.float32)
-    for i, pids in enumerate(index.item_products[:n]):
-        for pid in pids:
+    item, code, pids = _item_products(index, n)
+    if len(item):
+        # per product, pooled over every video that shows it; then each item takes its worst product
+        pooled = [np.bincount(code, weights=x[item], minlength=len(pids)) for x in (reports, shown, unhappy, commented)]
+        p_ret = np.full(len(pids), -np.inf)
+        p_low = (pooled[2] + s * LOW_RATING_BASELINE) / (pooled[3] + s)
+        for k, pid in enumerate(pids):
             q = products.get(pid)
             if q is not None:
-                ret[i] = max(ret[i], (q.returns + s * base) / (q.orders + s))
+                p_ret[k] = (q.returns + s * base) / (q.orders + s)
                 if q.ratings > 0:
-                    low[i] = max(low[i], (q.low_ratings + s * LOW_RATING_BASELINE) / (q.ratings + s))
-            r, sh, un, cm = pooled[pid]
-            low[i] = max(low[i], (un + s * LOW_RATING_BASELINE) / (cm + s))
-            comp[i] = max(comp[i], r / (sh + 10.0 * s))
+                    p_low[k] = max(p_low[k], (q.low_ratings + s * LOW_RATING_BASELINE) / (q.ratings + s))
+        p_comp = pooled[0] / (pooled[1] + 10.0 * s)
+        for table, per_product in ((ret, p_ret), (low, p_low), (comp, p_comp)):
+            np.maximum.at(table, item, per_product[code].astype(np.float32))
     bad = (
         params.quality_return_weight * np.maximum(ret - base, 0)
         + params.quality_low_rating_weight * np.maximum(low - LOW_RATING_BASELINE, 0)
@@ -177,6 +174,18 @@ def compute(
     if not params.quality_enabled:
         factor[:] = 1.0
     return QualityTable(factor, ret, comp, low)
+
+
+def _item_products(index: FeedIndex, n: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The (item, product) pairs of the first ``n`` items as arrays: item positions, product codes, and
+    the products by code (a refresh over 100,000 items looped over them in Python for a second)."""
+    item: list[int] = []
+    names: list[str] = []
+    for i, pids in enumerate(index.item_products[:n]):
+        item.extend([i] * len(pids))
+        names.extend(pids)
+    pids_by_code, code = np.unique(np.array(names, dtype=object), return_inverse=True) if names else ([], [])
+    return np.array(item, np.int64), np.asarray(code, np.int64), [str(p) for p in pids_by_code]
 
 
 def describe_item(table: QualityTable | None, i: int, params: RankingParameters) -> dict[str, Any] | None:
