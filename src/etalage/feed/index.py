@@ -108,6 +108,7 @@ class FeedIndex:
         self.stats.grow(capacity)
         self.lock = threading.RLock()
         self.version = 0  # bumped on every change that may alter what can be served
+        self._pairs: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, list[str]]] | None = None
 
     # --- growth and items ---------------------------------------------------------------------------------
 
@@ -227,6 +228,23 @@ class FeedIndex:
             self.version += 1
 
     # --- reads --------------------------------------------------------------------------------------------
+
+    def product_pairs(self, n: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The first ``n`` items' (item, product) pairs as arrays, for passes over the whole catalogue
+        with numpy: (item positions, product codes, product ids by code); cached until the index changes."""
+        key = (self.version, n)
+        if self._pairs is not None and self._pairs[0] == key:
+            return self._pairs[1]
+        items: list[int] = []
+        codes: dict[str, int] = {}
+        code: list[int] = []
+        for i, pids in enumerate(self.item_products[:n]):
+            for pid in pids:
+                items.append(i)
+                code.append(codes.setdefault(pid, len(codes)))
+        pairs = (np.array(items, np.int64), np.array(code, np.int64), list(codes))
+        self._pairs = (key, pairs)
+        return pairs
 
     def positions(self, ids: Iterable[str]) -> np.ndarray:
         return np.array([self.pos.get(i, -1) for i in ids], dtype=np.int64)

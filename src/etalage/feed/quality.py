@@ -150,7 +150,7 @@ def compute(
     ret = np.full(n, base, np.float32)
     low = ((unhappy + s * LOW_RATING_BASELINE) / (commented + s)).astype(np.float32)
     comp = (reports / (shown + 10.0 * s)).astype(np.float32)
-    item, code, pids = _item_products(index, n)
+    item, code, pids = index.product_pairs(n)
     if len(item):
         # per product, pooled over every video that shows it; then each item takes its worst product
         pooled = [np.bincount(code, weights=x[item], minlength=len(pids)) for x in (reports, shown, unhappy, commented)]
@@ -174,18 +174,6 @@ def compute(
     if not params.quality_enabled:
         factor[:] = 1.0
     return QualityTable(factor, ret, comp, low)
-
-
-def _item_products(index: FeedIndex, n: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The (item, product) pairs of the first ``n`` items as arrays: item positions, product codes, and
-    the products by code (a refresh over 100,000 items looped over them in Python for a second)."""
-    item: list[int] = []
-    names: list[str] = []
-    for i, pids in enumerate(index.item_products[:n]):
-        item.extend([i] * len(pids))
-        names.extend(pids)
-    pids_by_code, code = np.unique(np.array(names, dtype=object), return_inverse=True) if names else ([], [])
-    return np.array(item, np.int64), np.asarray(code, np.int64), [str(p) for p in pids_by_code]
 
 
 def describe_item(table: QualityTable | None, i: int, params: RankingParameters) -> dict[str, Any] | None:

@@ -39,12 +39,14 @@ def _prices(index: FeedIndex, region: str, n: int) -> np.ndarray:
         index._price_cache = cache  # type: ignore[attr-defined]
     price = cache[1].get(region)
     if price is None:
+        item, code, pids = index.product_pairs(n)
+        by_product = np.array(
+            [f.prices[region][0] if (f := index.products.get(p)) is not None and region in f.prices else np.nan
+             for p in pids], np.float64,
+        )  # fmt: skip
         price = np.full(n, np.nan)
-        for i, pids in enumerate(index.item_products[:n]):
-            amounts = [f.prices[region][0] for pid in pids
-                       if (f := index.products.get(pid)) is not None and region in f.prices]  # fmt: skip
-            if amounts:
-                price[i] = min(amounts)
+        if len(item):
+            np.fmin.at(price, item, by_product[code])  # fmin skips NaN: the lowest known price per item
         cache[1][region] = price
     return price
 
