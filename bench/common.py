@@ -133,13 +133,20 @@ def server(
     subprocess.run(
         [sys.executable, "-m", "etalage.cli", "db", "upgrade"], env=full_env, check=True, capture_output=True
     )
+    # stderr to a file, not a pipe: nobody reads a pipe during the run, and a full one would stall the server
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "etalage.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=full_env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
     )
+
+    def stderr_tail() -> str:
+        errors.seek(0)
+        return errors.read().decode(errors="replace")[-3000:]
+
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -149,17 +156,19 @@ def server(
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"server did not start: {err[-2000:]}")
+            raise RuntimeError(f"server did not start: {stderr_tail()}")
         time.sleep(0.05)
     try:
         yield ServerProcess(url, proc, data_dir, full_env)
+        if proc.poll() is not None:  # died during the run: say why instead of reporting zeros
+            raise RuntimeError(f"the server exited with {proc.returncode} during the run: {stderr_tail()}")
     finally:
         proc.terminate()
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        errors.close()
         if tmp is not None:
             tmp.cleanup()
 
