@@ -54,7 +54,6 @@ CHECKOUT_RESPONSES: dict[int | str, dict] = {
 def startup(app) -> None:  # type: ignore[no-untyped-def]
     # Whoever runs jobs (this process, or `etalage worker`) picks it up; it then reschedules itself.
     schedule_sweep(app.state.db, next_slot=False)
-    app.state.checkout_slots = anyio.CapacityLimiter(app.state.settings.checkout_concurrency)
 
 
 def _webhook_url(request: Request) -> str:
@@ -242,8 +241,8 @@ async def _checking_out(request: Request, credentials: HTTPAuthorizationCredenti
     GIL back: with dozens of checkouts in threads at once they queued for it while holding row locks, and
     throughput fell (measured: 29 → 22 checkouts/s from 4 to 50 concurrent shoppers)."""
     state = request.app.state
-    slots = getattr(state, "checkout_slots", None)  # made at startup; an app run without its lifespan too
-    if slots is None:
+    slots = getattr(state, "checkout_slots", None)
+    if slots is None:  # made on first use, in the event loop that serves (no await between check and set)
         slots = state.checkout_slots = anyio.CapacityLimiter(state.settings.checkout_concurrency)
     return await anyio.to_thread.run_sync(_as_shopper, request, credentials, run, limiter=slots)
 

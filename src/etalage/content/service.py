@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 from etalage.content import storage
 from etalage.content.live_chat import attribute as attribute_order_to_room
 from etalage.content.live_deals import LiveDealInfo, live_deal_for, release_live_deal, reserve_live_deal
-from etalage.content.models import Comment, LiveMessage, LiveRoom, Video, VideoProduct
+from etalage.content.models import Comment, LiveMessage, LiveRoom, Video
 from etalage.content.privacy import erase_user_content, export_user_content
+from etalage.content.videos import product_tags
 from etalage.core.errors import NotFound
 
 __all__ = [
@@ -154,15 +155,10 @@ def get_video(session: Session, video_id: str) -> VideoInfo:
     return found[video_id]
 
 
-_vt, _tt = Video.__table__, VideoProduct.__table__
-# Prebuilt Core reads (rows have the models' attribute names): the feed asks for the cards of every page's
+_vt = Video.__table__
+# A prebuilt Core read (rows have the model's attribute names): the feed asks for the cards of every page's
 # videos it has not cached, and the ORM's object loading was most of that page's database time.
 _VIDEOS_BY_ID = select(_vt).where(_vt.c.id.in_(bindparam("ids", expanding=True)))
-_TAGS_OF = (
-    select(_tt.c.video_id, _tt.c.product_id, _tt.c.starts_at_ms)
-    .where(_tt.c.video_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_tt.c.position)
-)
 
 
 def get_videos(session: Session, ids: Iterable[str]) -> dict[str, VideoInfo]:
@@ -172,9 +168,7 @@ def get_videos(session: Session, ids: Iterable[str]) -> dict[str, VideoInfo]:
     for start in range(0, len(wanted), 500):  # keeps IN lists within every backend's limits
         chunk = wanted[start : start + 500]
         rows = conn.execute(_VIDEOS_BY_ID, {"ids": chunk}).all()
-        tags: dict[str, list[Any]] = {v.id: [] for v in rows}
-        for tag in conn.execute(_TAGS_OF, {"ids": list(tags)}) if tags else ():
-            tags[tag.video_id].append(tag)
+        tags = product_tags(session, [v.id for v in rows])
         out.update({v.id: _info(v, tags[v.id]) for v in rows})
     return out
 

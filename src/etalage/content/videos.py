@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from etalage.accounts.authz import Principal, require_scope
@@ -83,12 +83,17 @@ def load_owned(session: Session, video_id: str, principal: Principal) -> Video:
     return video
 
 
-def product_tags(session: Session, video_ids: list[str]) -> dict[str, list[VideoProduct]]:
-    out: dict[str, list[VideoProduct]] = {vid: [] for vid in video_ids}
+_vp = VideoProduct.__table__
+_TAGS_OF = select(_vp).where(_vp.c.video_id.in_(bindparam("ids", expanding=True))).order_by(_vp.c.position)
+
+
+def product_tags(session: Session, video_ids: list[str]) -> dict[str, list[Any]]:
+    """Each video's product tags in order, as read-only rows with the model's attribute names (a prebuilt
+    Core read: the feed loads the cards of every page's uncached videos through it)."""
+    out: dict[str, list[Any]] = {vid: [] for vid in video_ids}
     if not video_ids:
         return out
-    stmt = select(VideoProduct).where(VideoProduct.video_id.in_(video_ids)).order_by(VideoProduct.position)
-    for tag in session.scalars(stmt):
+    for tag in session.connection().execute(_TAGS_OF, {"ids": list(video_ids)}):
         out[tag.video_id].append(tag)
     return out
 
