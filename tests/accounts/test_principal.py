@@ -42,3 +42,19 @@ def test_viewer_dependency_resolves_like_the_accounts_one(api, factory):
         ok = client.get("/who", headers=user.headers)
         assert ok.status_code == 200 and ok.json()["pseudonym"].startswith("psn_")
         assert client.get("/who", headers={"Authorization": "Bearer etl_nope"}).status_code == 401
+
+
+def test_a_resolved_token_remembers_the_pseudonym_briefly_and_erasure_forgets_it(db, factory):
+    """Purchases are recorded under the pseudonym the buyer's own request just resolved (no second read);
+    erasing the mapping drops that memory at once in this process."""
+    user = factory.user()
+    with db.read() as s:
+        key = service.principal_for_token(s, user.token).pseudonym
+        assert key and service.existing_pseudonym(s, user.id) == key
+    assert service.recent_pseudonym(user.id) == key
+    with db.session() as s:
+        service.erase_pseudonym(s, user.id)
+    assert service.recent_pseudonym(user.id) is None
+    with db.read() as s:
+        assert service.existing_pseudonym(s, user.id) is None
+    assert service.recent_pseudonym("usr_never_seen") is None

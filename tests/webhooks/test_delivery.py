@@ -205,3 +205,20 @@ def test_each_change_that_records_events_asks_for_a_prompt_delivery(api, factory
     with db.read() as s:
         kinds = list(s.scalars(select(Job.kind).where(Job.kind == "webhooks.deliver")))
     assert len(kinds) == 2  # order.created's transaction and order.paid's, each with its own job
+
+
+def test_a_shop_that_had_no_endpoint_is_told_of_its_next_order_once_it_adds_one(
+    api, factory, psp, db, receiver, private_targets
+):  # type: ignore[no-untyped-def]
+    """Shops without endpoints are remembered as such for a moment (a read saved per order event); adding an
+    endpoint ends that at once, so the very next purchase is recorded for it."""
+    merchant = factory.verified_merchant()
+    product = factory.product(merchant, prices={"BE": 1500}, stock=10)
+    first = buy(api, factory.shopper("BE", psp=psp), product["variant_id"])
+    assert first.status_code == 201, first.text
+    _endpoint(api, merchant, receiver.url, types=("order.paid",))
+    second = buy(api, factory.shopper("BE", psp=psp), product["variant_id"])
+    assert second.status_code == 201, second.text
+    with db.read() as s:
+        told = list(s.scalars(select(WebhookEvent).where(WebhookEvent.merchant_id == merchant.merchant_id)))
+    assert [(e.type, e.ordering_key) for e in told] == [("order.paid", second.json()["orders"][0]["id"])]

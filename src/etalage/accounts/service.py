@@ -24,6 +24,13 @@ from etalage.accounts.organisations import (  # noqa: F401  part of this service
     organisation_names,
     remove_member,
 )
+from etalage.accounts.pseudonyms import (  # noqa: F401  part of this service's interface
+    _seen_pseudonym,
+    erase_pseudonym,
+    existing_pseudonym,
+    pseudonym_for,
+    recent_pseudonym,
+)
 from etalage.config import get_settings
 from etalage.core.auth import age_band
 from etalage.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited, Unauthorized
@@ -244,7 +251,7 @@ def principal_for_token(session: Session, plaintext: str) -> Principal:
         scopes=frozenset(token.scopes) & allowed,  # a role taken away also shrinks existing tokens
         token_id=token.id,
         bound_merchant_id=token.merchant_id,
-        pseudonym=token.key,
+        pseudonym=_seen_pseudonym(token.user_id, token.key),
         age_band=age_band(age_on(token.birth_date, now.date())),
     )
 
@@ -271,7 +278,7 @@ def principal_for_session(session: Session, cookie_value: str) -> Principal:
         scopes=scopes_for(frozenset(user.roles), bool(memberships)),
         session_id=web.id,
         csrf_token=web.csrf_token,
-        pseudonym=pseudonym,
+        pseudonym=_seen_pseudonym(user.id, pseudonym),
         age_band=age_band(age_on(user.birth_date, utcnow().date())),
     )
 
@@ -356,27 +363,3 @@ def touch_tokens(session: Session, times: dict[str, datetime]) -> None:
 
 
 # --- pseudonyms ----------------------------------------------------------------------------------------------
-
-
-_PSEUDONYM_OF = select(Pseudonym.__table__.c.key).where(Pseudonym.__table__.c.user_id == bindparam("user"))
-
-
-def existing_pseudonym(session: Session, user_id: str) -> str | None:
-    # a prebuilt statement: this runs on every purchase (the purchase event is keyed by the pseudonym)
-    return session.connection().execute(_PSEUDONYM_OF, {"user": user_id}).scalar()
-
-
-def pseudonym_for(session: Session, user_id: str) -> str:
-    """The stable pseudonymous key for a user, created on first use."""
-    key = existing_pseudonym(session, user_id)
-    if key is None:
-        key = new_id("psn")
-        session.add(Pseudonym(user_id=user_id, key=key))
-        session.flush()
-    return key
-
-
-def erase_pseudonym(session: Session, user_id: str) -> None:
-    row = session.get(Pseudonym, user_id)
-    if row is not None:
-        session.delete(row)

@@ -227,3 +227,5 @@ def shutdown(app: FastAPI) -> None:
     threads = getattr(app.state, "events_consumers", None)
     if threads is not None:
         threads.stop()
+    if service.event_log_is_default(getattr(app.state, "event_log", None)):
+        service.set_default_log(None)  # a stopped app's log must not outlive it as this process's default

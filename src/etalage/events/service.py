@@ -47,6 +47,10 @@ def set_default_log(log: EventLog | None) -> None:
     _default_log = log
 
 
+def event_log_is_default(log: EventLog | None) -> bool:
+    return log is not None and log is _default_log
+
+
 def notify_appended(log: EventLog, results: list[Appended], events: list[dict[str, Any]] | None = None) -> None:
     """Tell in-process (and, with Redis, other processes') listeners that the log grew. With the appended
     ``events`` themselves, this process's recent history shows them at once (no wait for its tail)."""
@@ -162,8 +166,10 @@ def record_purchase(db: Database, log: EventLog, order: dict[str, Any], *, secre
     """Append one purchase event per order line for the paying user's pseudonymous key (idempotent)."""
     from etalage.accounts import service as accounts
 
-    with db.read() as s:  # a read: the key exists for nearly everyone, and a write waits for the writer lock
-        user_key = accounts.existing_pseudonym(s, order["user_id"])
+    user_key = accounts.recent_pseudonym(order["user_id"])  # the buyer's checkout request just resolved it
+    if user_key is None:
+        with db.read() as s:  # a read: the key exists for nearly everyone; a write waits for the writer lock
+            user_key = accounts.existing_pseudonym(s, order["user_id"])
     if user_key is None:
         with db.session() as s:
             user_key = accounts.pseudonym_for(s, order["user_id"])

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from etalage.core import bus
@@ -36,9 +37,15 @@ log = logging.getLogger("etalage.ledger")
 Line = tuple[str, str | None, int]  # (account, merchant_id, signed amount)
 
 
-_INSERT_ENTRY, _INSERT_LINES, _INSERT_SETTLEMENT = (
-    insert(t.__table__) for t in (JournalEntry, JournalLine, Settlement)
-)
+_INSERT_ENTRY, _INSERT_LINES = (insert(t.__table__) for t in (JournalEntry, JournalLine))
+# A sale's settlement is written once per order: the insert itself says whether this is the first time
+# (one statement per purchase instead of a read and then a write).
+_SETTLE_ONCE = {
+    name: ins(Settlement.__table__)
+    .on_conflict_do_nothing(index_elements=["order_id"])
+    .returning(Settlement.__table__.c.order_id)
+    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 class Unbalanced(AssertionError):
@@ -147,18 +154,18 @@ def _sale_facts(session: Session, payload: dict[str, Any]) -> tuple[str, str, in
 
 def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None:
     order_id, merchant_id = payload["order_id"], payload["merchant_id"]
-    if session.get(Settlement, order_id) is not None:
-        return
     region_code, currency, paid, lines, discount = _sale_facts(session, payload)
     # the latter of the two: merchant-funded, already off the total; no voucher, nothing to look up
     platform_discount, _merchant_discount = _discounts(session, order_id) if discount != 0 else (0, 0)
     fee = min(fee_for(session, region_code, lines, platform_discount), paid + platform_discount)
     payable = paid + platform_discount - fee
-    session.connection().execute(
-        _INSERT_SETTLEMENT,
-        [dict(order_id=order_id, merchant_id=merchant_id, region_code=region_code, currency=currency,
-              paid_amount=paid, fee_amount=fee, platform_voucher_amount=platform_discount)],
-    )  # fmt: skip
+    settled = session.connection().execute(
+        _SETTLE_ONCE[session.get_bind().dialect.name],
+        dict(order_id=order_id, merchant_id=merchant_id, region_code=region_code, currency=currency,
+             paid_amount=paid, fee_amount=fee, platform_voucher_amount=platform_discount),
+    ).first()  # fmt: skip
+    if settled is None:
+        return  # settled before: this order's sale is already posted
     post(
         session,
         f"sale:{order_id}",

@@ -7,6 +7,7 @@ did not happen, nor left untold of one that did. A job delivers them once the tr
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from etalage.core import bus, jobs
-from etalage.db import new_id, utcnow
+from etalage.db import new_id, on_commit, utcnow
 from etalage.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -85,17 +86,34 @@ _we = WebhookEndpoint.__table__.c
 _ENDPOINTS_OF = select(_we.id, _we.event_types, _we.enabled).where(_we.merchant_id == bindparam("merchant"))
 
 
+# Most shops have no webhook endpoint. Knowing that for a moment spares a read on every order event (two per
+# purchase); a shop's new endpoint is heard of at once in the process that created it, and in the others
+# within NO_ENDPOINTS_SECONDS (its first events may be up to that late to be recorded there).
+NO_ENDPOINTS_SECONDS = 2.0
+_without_endpoints: dict[str, float] = {}  # merchant id → monotonic time until which it is known to have none
+
+
+def forget_no_endpoints(session: Session, merchant_id: str) -> None:
+    """A shop is getting an endpoint: stop assuming it has none, now and again once that commits."""
+    _without_endpoints.pop(merchant_id, None)
+    on_commit(session, lambda: _without_endpoints.pop(merchant_id, None))
+
+
 def record(session: Session, topic: str, payload: dict[str, Any]) -> None:
     if topic not in EVENT_TYPES:
         return
     merchant_id = _merchant_of(payload)
     if merchant_id is None:
         return
-    endpoints = [
-        e
-        for e in session.connection().execute(_ENDPOINTS_OF, {"merchant": merchant_id})
-        if topic in e.event_types or "*" in e.event_types
-    ]
+    if _without_endpoints.get(merchant_id, 0.0) > time.monotonic():
+        return
+    rows = session.connection().execute(_ENDPOINTS_OF, {"merchant": merchant_id}).all()
+    if not rows:
+        if len(_without_endpoints) > 100_000:
+            _without_endpoints.clear()
+        _without_endpoints[merchant_id] = time.monotonic() + NO_ENDPOINTS_SECONDS
+        return
+    endpoints = [e for e in rows if topic in e.event_types or "*" in e.event_types]
     if not endpoints:
         return
     now = utcnow()

@@ -20,7 +20,7 @@ from etalage.db import utcnow
 from etalage.webhooks import signing
 from etalage.webhooks.delivery import check_url
 from etalage.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from etalage.webhooks.outbox import DELIVER_JOB, next_seq
+from etalage.webhooks.outbox import DELIVER_JOB, forget_no_endpoints, next_seq
 from etalage.webhooks.schemas import DeliveryOut, EndpointPatch, EventOut
 from etalage.webhooks.settings import webhook_settings
 
@@ -44,6 +44,7 @@ def create_endpoint(
     )
     if (count or 0) >= webhook_settings().max_endpoints_per_merchant:
         raise Conflict("This shop has as many webhook endpoints as it may; remove one first.")
+    forget_no_endpoints(session, merchant_id)
     e = WebhookEndpoint(merchant_id=merchant_id, url=check_url(url), secret=signing.new_secret(),
                         event_types=sorted(set(event_types)), description=description, enabled=enabled,
                         created_by=principal.user_id)  # fmt: skip
