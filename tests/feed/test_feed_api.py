@@ -314,3 +314,41 @@ def test_a_product_that_can_no_longer_be_bought_takes_its_videos_off_the_feed(de
     )
     assert video["id"] not in ids(demo_world.page(limit=50))
     assert video["id"] not in ids(demo_world.page(demo_world.new_shopper(), limit=50))
+
+
+def test_a_sale_takes_a_product_off_only_where_the_variant_sold_ran_out(demo_world: DemoWorld) -> None:
+    """order.paid: the feed checks the sold variants' stock in the sale's region and re-reads only the
+    products whose variant ran out there; a video showing only such a product leaves the region's feed."""
+    from sqlalchemy import select
+
+    from etalage.inventory import stock
+    from etalage.inventory.models import StockLevel
+
+    engine, index = demo_world.engine, demo_world.engine.index
+    be = index.region_row["BE"]
+    shown_alone = {pids[0]: i for i, pids in enumerate(index.item_products[: index.n])
+                   if len(pids) == 1 and index.alive[i] and index.sellable[be, i]}  # fmt: skip
+    with demo_world.db.read() as s:
+        levels = s.execute(
+            select(StockLevel.product_id, StockLevel.variant_id, StockLevel.warehouse_id).where(
+                StockLevel.region_code == "BE", StockLevel.on_hand > StockLevel.reserved
+            )
+        ).all()
+    variants: dict[str, set[str]] = {}
+    for pid, vid, _wh in levels:
+        variants.setdefault(pid, set()).add(vid)
+    sellable = [pid for pid in variants if pid in index.products and "BE" in index.products[pid].regions]
+    sold_out = next(pid for pid in sellable if pid in shown_alone)
+    still_there = next(pid for pid in sellable if pid != sold_out)
+    with demo_world.db.session() as s:  # every variant of one product runs out in Belgium
+        for pid, vid, wh in levels:
+            if pid == sold_out:
+                stock.count(s, variant_id=vid, warehouse_id=wh, counted=0, reason="test: sold out", actor="test")
+    before = index.products[still_there]
+    engine.on_bus("order.paid", {"region": "BE", "items": [
+        {"product_id": p, "variant_id": v} for p in (sold_out, still_there) for v in variants[p]]})  # fmt: skip
+    assert wait_for(lambda: "BE" not in index.products[sold_out].regions)
+    assert not index.sellable[be, shown_alone[sold_out]]
+    assert index.products[still_there] is before and "BE" in before.regions  # still in stock: not re-read
+    page = demo_world.page(limit=50)
+    assert index.ids[shown_alone[sold_out]] not in ids(page)

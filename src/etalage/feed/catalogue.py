@@ -126,6 +126,23 @@ def load_products(
     return [_facts(p, slugs, where.get(p.id, frozenset())) for p in products]
 
 
+def sold_out(session: Session, sold: set[tuple[str, str, str]]) -> set[str]:
+    """Of the (region, variant, product) just sold, the products whose variant has nothing left to deliver
+    into that region: only those may have stopped being sellable there (another variant may still be)."""
+    from etalage.inventory import service as inventory
+
+    by_region: dict[str, dict[str, set[str]]] = {}
+    for region, variant_id, product_id in sold:
+        by_region.setdefault(region, {}).setdefault(variant_id, set()).add(product_id)
+    out: set[str] = set()
+    for region, variants in by_region.items():
+        left = inventory.available_by_variant(session, sorted(variants), region)
+        for variant_id, product_ids in variants.items():
+            if left.get(variant_id, 0) <= 0:
+                out |= product_ids
+    return out
+
+
 def _sellable_regions(session: Session, products: list[Any]) -> dict[str, frozenset[str]]:
     """The same rule as ``catalog.sellable_product_ids`` for a few products: active, verified trader,
     an active variant priced in the region and in stock there."""

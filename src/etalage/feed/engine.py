@@ -68,7 +68,7 @@ class FeedEngine:
         self.viewers: LRU = LRU(100_000)  # pseudonym -> (loaded at, settings, follows, hidden)
         self.chains: LRU = LRU(20_000)  # chain id -> item ids served so far
         self.user_region: LRU = LRU(200_000)  # pseudonym -> region of their last feed request
-        self._dirty: dict[str, set[str]] = {"videos": set(), "products": set(), "rooms": set()}
+        self._dirty: dict[str, set[Any]] = {"videos": set(), "products": set(), "rooms": set(), "sold": set()}
         self._dirty_lock = threading.Lock()
         self._apply_lock = threading.RLock()  # catalogue changes are applied by one thread at a time
         self._wake = threading.Event()
@@ -185,6 +185,15 @@ class FeedEngine:
         if wake:
             self._wake.set()
 
+    def mark_sold(self, region: str | None, items: list[dict[str, Any]]) -> None:
+        """A sale in ``region``: its products leave that region only if the variant sold ran out there, so the
+        next round checks those variants' stock (one small read) and re-reads only the products that did."""
+        sold = {(region, i.get("variant_id"), i.get("product_id")) for i in items if i.get("product_id")}
+        whole = {pid for r, vid, pid in sold if not (r and vid)}  # an event without them: re-read the product
+        with self._dirty_lock:
+            self._dirty["sold"].update(s for s in sold if s[2] not in whole)
+            self._dirty["products"].update(whole)
+
     def on_bus(self, topic: str, payload: dict[str, Any]) -> None:
         if topic == "content.video.removed":
             vid = payload.get("video_id")
@@ -196,7 +205,7 @@ class FeedEngine:
         elif topic == "catalog.product.changed":
             self.mark_dirty(products=[payload.get("product_id")])
         elif topic == "order.paid":  # stock went down: re-check whether its products can still be bought
-            self.mark_dirty(products=[i.get("product_id") for i in payload.get("items") or []], wake=False)
+            self.mark_sold(payload.get("region"), payload.get("items") or [])
         elif topic == "content.live.ended":
             self.index.remove(payload.get("room_id", ""))
         elif topic == "content.live.started":
@@ -223,14 +232,16 @@ class FeedEngine:
 
     def apply_dirty(self) -> None:
         with self._dirty_lock:
-            videos, products, rooms = (
-                set(filter(None, self._dirty[k])) for k in ("videos", "products", "rooms")
+            videos, products, rooms, sold = (
+                set(filter(None, self._dirty[k])) for k in ("videos", "products", "rooms", "sold")
             )
             for k in self._dirty:
                 self._dirty[k] = set()
-        if not (videos or products or rooms):
+        if not (videos or products or rooms or sold):
             return
         with self.db.read() as s:
+            if sold:
+                products |= catalogue.sold_out(s, sold)
             infos = catalogue.video_infos(s, sorted(videos)) if videos else []
             products |= {p for v in infos for p in v.product_ids if p not in self.index.products}
             facts = catalogue.load_products(s, products) if products else []
