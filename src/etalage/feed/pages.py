@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from etalage.core.auth import Principal
@@ -68,6 +68,18 @@ def decode_cursor(secret: str, viewer: str, cursor: str) -> tuple[str, int]:
 # --- the viewer ------------------------------------------------------------------------------------------
 
 
+# Prebuilt Core statements: they run on most personalised pages, and building one cost more than running it.
+_fs, _ff, _fh = FeedSetting.__table__.c, FeedFollow.__table__.c, FeedHidden.__table__.c
+_VIEWER_STATE = union_all(  # one round trip for the three (most viewers have none of them)
+    select(literal("s"), _fs.mode, _fs.region).where(_fs.pseudonym == bindparam("pseudonym")),
+    select(literal("f"), _ff.creator_id, literal("")).where(_ff.pseudonym == bindparam("pseudonym")),
+    select(literal("h"), _fh.item_id, _fh.kind).where(_fh.pseudonym == bindparam("pseudonym")),
+)
+_STORED_HISTORY = select(FeedHistory.__table__.c.events).where(
+    FeedHistory.__table__.c.pseudonym == bindparam("pseudonym")
+)
+
+
 def viewer_state(
     engine: FeedEngine, session: Session, pseudonym: str
 ) -> tuple[Any, list[str], list[tuple[str, str]]]:
@@ -75,18 +87,7 @@ def viewer_state(
     hit = engine.viewers.get(pseudonym)
     if hit is not None and time.monotonic() - hit[0] < VIEWER_TTL:
         return hit[1], hit[2], hit[3]
-    # one round trip for the three (most viewers have none of them)
-    rows = session.execute(
-        union_all(
-            select(literal("s"), FeedSetting.mode, FeedSetting.region).where(
-                FeedSetting.pseudonym == pseudonym
-            ),
-            select(literal("f"), FeedFollow.creator_id, literal("")).where(FeedFollow.pseudonym == pseudonym),
-            select(literal("h"), FeedHidden.item_id, FeedHidden.kind).where(
-                FeedHidden.pseudonym == pseudonym
-            ),
-        )
-    ).all()
+    rows = session.connection().execute(_VIEWER_STATE, {"pseudonym": pseudonym}).all()
     stored = next(((a, b) for t, a, b in rows if t == "s"), None)
     follows = [a for t, a, _b in rows if t == "f"]
     hidden = [(a, b) for t, a, b in rows if t == "h"]
@@ -99,7 +100,7 @@ def with_stored_history(session: Session, pseudonym: str, recent: list[Any], lim
     stored: a shopper back after their events left the tail keeps a personal feed."""
     if len(recent) >= limit:
         return recent
-    stored = session.scalar(select(FeedHistory.events).where(FeedHistory.pseudonym == pseudonym))
+    stored = session.connection().execute(_STORED_HISTORY, {"pseudonym": pseudonym}).scalar()
     if not stored:
         return recent
     oldest = min((float(e.data.get("ts", 0)) for e in recent), default=float("inf"))
