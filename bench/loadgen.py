@@ -77,6 +77,19 @@ class _Conn:
             self.close()
         return status, body
 
+    async def send(self, raw: bytes) -> tuple[int, bytes]:
+        """``request``, and once more on a new connection if a kept-alive one had been closed by the server
+        (its idle timeout) before any byte of the answer, as HTTP clients do: that is no server error. Every
+        POST here carries an Idempotency-Key, so sending it again is safe."""
+        reused = self.writer is not None
+        try:
+            return await self.request(raw)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            self.close()
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            return await self.request(raw)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -138,7 +151,7 @@ async def _closed(url: str, raws: list[bytes], concurrency: int, duration: float
             counter += 1
             t0 = time.perf_counter()
             try:
-                status, _ = await conn.request(raw)
+                status, _ = await conn.send(raw)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 conn.close()
                 if t0 >= measure_from:
@@ -176,7 +189,7 @@ async def _open(url: str, raws: list[bytes], rate: float, duration: float, max_c
             open_conns += 1
             conn = _Conn(host, port)
         try:
-            status, _ = await conn.request(raws[i % len(raws)])
+            status, _ = await conn.send(raws[i % len(raws)])
         except (OSError, asyncio.IncompleteReadError, ValueError):
             conn.close()
             open_conns -= 1
