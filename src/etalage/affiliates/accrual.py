@@ -91,9 +91,8 @@ def on_order_paid(session: Session, topic: str, data: dict[str, Any]) -> None:
     accrue(session, data)
 
 
-def accrue(session: Session, data: dict[str, Any], *, to_ledger: bool = True) -> list[Commission]:
-    """The commissions an ``order.paid`` payload earns (none twice). ``to_ledger=False``: the demo, whose
-    orders are inserted without their sales in the ledger, so there is nothing to take a commission from."""
+def accrue(session: Session, data: dict[str, Any]) -> list[Commission]:
+    """The commissions an ``order.paid`` payload earns (none twice), each taken from the shop's balance."""
     if (
         not data.get("source_video_id")
         and not data.get("source_live_room_id")
@@ -122,7 +121,7 @@ def accrue(session: Session, data: dict[str, Any], *, to_ledger: bool = True) ->
         return []
     product_ids = sorted({ln["product_id"] for ln in lines})
     rate_of = rates.rates_for(session, merchant_id, order.region_code, product_ids)
-    ledger = _ledger() if to_ledger else None
+    ledger = _ledger()
     made = []
     for (kind, source), group in sorted(by_source.items()):
         creator = earners.get(source)
@@ -242,7 +241,7 @@ def make_payable_due(session: Session, now: datetime | None = None, limit: int =
 
 
 def pay_creator(
-    session: Session, creator_id: str, reference: str, actor: str, *, to_ledger: bool = True
+    session: Session, creator_id: str, reference: str, actor: str
 ) -> dict[str, tuple[int, int]]:
     """Mark every payable commission of ``creator_id`` paid (a transfer made under ``reference``).
     Returns currency -> (commissions, amount)."""
@@ -264,7 +263,7 @@ def pay_creator(
         n, amount = totals.get(c.currency, (0, 0))
         totals[c.currency] = (n + 1, amount + c.net_amount)
         bus.publish(session, PAID, payload(c, c.net_amount))
-    ledger = _ledger() if to_ledger else None
+    ledger = _ledger()
     if ledger is not None:
         for currency, (_n, amount) in totals.items():
             if amount:

@@ -69,6 +69,7 @@ def _steps() -> list[tuple[int, str, Any]]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "STEP"):
             steps.append(module.STEP)
+        steps.extend(getattr(module, "STEPS", ()))  # a module with steps at two points of the build
     return sorted(steps, key=lambda s: s[0])
 
 

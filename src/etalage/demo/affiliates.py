@@ -1,7 +1,7 @@
 """Demo step 86: creators' commissions. Most shops set a rate of their own (a few also for one product);
 every demo order bought from a creator's video accrues its commission through the same code as a real
-payment; delivered orders past the return window are payable, and half the creators owed something have
-been paid. The demo inserts its orders without ledger sales, so commissions stay out of the ledger here."""
+payment, and is taken from the shop's pending balance in the ledger (step 84 posted the sales); delivered
+orders past the return window are payable, and half the creators owed something have been paid."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def build_affiliates(ctx: DemoContext) -> None:
     made = 0
     with ctx.db.session() as s:
         for o in orders:
-            commissions = accrual.accrue(s, o, to_ledger=False)
+            commissions = accrual.accrue(s, o)
             if not commissions:
                 continue
             made += len(commissions)
@@ -77,7 +77,7 @@ def build_affiliates(ctx: DemoContext) -> None:
     with ctx.db.session() as s:
         owed = sorted(set(s.scalars(select(Commission.creator_id).where(Commission.status == "payable"))))
         for i, creator in enumerate(owed[: (len(owed) + 1) // 2]):
-            accrual.pay_creator(s, creator, f"DEMO-PAYOUT-{i + 1:03d}", "demo", to_ledger=False)
+            accrual.pay_creator(s, creator, f"DEMO-PAYOUT-{i + 1:03d}", "demo")
     ctx.progress.advance(task)
     ctx.counts.update(commissions=made, commission_rates=len(rates))
 

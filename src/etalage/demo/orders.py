@@ -160,9 +160,11 @@ def build_orders(ctx: DemoContext) -> None:
                           reference=order_id, created_at=placed))  # fmt: skip
         level_updates.append({"vid": vid, "wid": wid, "qty": qty})
         published.append({"order_id": order_id, "user_id": uid, "merchant_id": product["merchant_id"], "region": region,
-                          "source_video_id": video, "source_live_room_id": None, "paid_at": placed.isoformat(),
+                          "currency": reg.currency, "total_amount": totals.total_amount, "discount_amount": 0,
+                          "source_video_id": video, "source_live_room_id": None,
+                          "paid_at": (placed + timedelta(seconds=2)).isoformat(),
                           "items": [{"product_id": pid, "variant_id": vid, "quantity": qty, "unit_amount": unit,
-                                     "currency": reg.currency}]})  # fmt: skip
+                                     "total_amount": totals.lines[0].total_amount, "currency": reg.currency}]})  # fmt: skip
     with psp.db:
         psp.db.execute("BEGIN")
         psp.db.executemany(

@@ -180,6 +180,7 @@ def on_order_paid(session: Session, topic: str, payload: dict[str, Any]) -> None
         merchant_id=merchant_id,
         order_id=order_id,
         memo=f"order {order_id} paid",
+        at=_parse_time(payload.get("paid_at")),  # the sale belongs to the day it was paid, whenever posted
         first_time=True,  # the settlement above is written with the sale entry: none yet, so no sale yet
     )
 
