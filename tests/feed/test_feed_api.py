@@ -352,3 +352,36 @@ def test_a_sale_takes_a_product_off_only_where_the_variant_sold_ran_out(demo_wor
     assert index.products[still_there] is before and "BE" in before.regions  # still in stock: not re-read
     page = demo_world.page(limit=50)
     assert index.ids[shown_alone[sold_out]] not in ids(page)
+
+
+def test_a_page_waits_for_a_published_video_the_refresh_thread_is_applying(demo_world: DemoWorld) -> None:
+    """The refresh thread may have taken a just-published video and not yet indexed it when the next page
+    is asked for: the page waits for it instead of being served without it."""
+    import threading
+
+    engine = demo_world.engine
+    taken, release = threading.Event(), threading.Event()
+    original = engine._apply
+
+    def slow_apply(*args):  # type: ignore[no-untyped-def]
+        taken.set()
+        release.wait(5)
+        return original(*args)
+
+    engine._apply = slow_apply  # the refresh round stalls after taking the dirty sets
+    try:
+        engine.mark_dirty(videos=["vid_not_in_the_database"])
+        assert taken.wait(5)
+        waited = threading.Event()
+
+        def page() -> None:
+            engine.settle()
+            waited.set()
+
+        threading.Thread(target=page, daemon=True).start()
+        assert not waited.wait(0.3)  # settle() is waiting for the round in flight
+        release.set()
+        assert waited.wait(5)
+    finally:
+        release.set()
+        del engine._apply

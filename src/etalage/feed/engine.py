@@ -74,6 +74,7 @@ class FeedEngine:
         self.user_region: LRU = LRU(200_000)  # pseudonym -> region of their last feed request
         self._dirty: dict[str, set[Any]] = {"videos": set(), "products": set(), "rooms": set(), "sold": set()}
         self._dirty_lock = threading.Lock()
+        self._applying_items = False  # a round has taken videos or rooms and not yet put them in the index
         self._apply_lock = threading.RLock()  # catalogue changes are applied by one thread at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -223,8 +224,9 @@ class FeedEngine:
 
     def settle(self) -> None:
         """Videos and live rooms published in this process are in the very next page: a request that finds
-        some not applied yet applies them itself (the refresh thread batches everything else)."""
-        if self._dirty["videos"] or self._dirty["rooms"]:
+        some not applied yet applies them itself, or waits for the refresh thread that already took them
+        (the refresh thread batches everything else)."""
+        if self._dirty["videos"] or self._dirty["rooms"] or self._applying_items:
             with self._apply_lock:
                 self.apply_dirty()
 
@@ -243,8 +245,15 @@ class FeedEngine:
             videos, products, rooms, sold = (
                 set(filter(None, self._dirty[k])) for k in ("videos", "products", "rooms", "sold")
             )
+            self._applying_items = bool(videos or rooms)  # before the sets empty: settle() reads unlocked
             for k in self._dirty:
                 self._dirty[k] = set()
+        try:
+            self._apply(videos, products, rooms, sold)
+        finally:
+            self._applying_items = False
+
+    def _apply(self, videos: set[str], products: set[str], rooms: set[str], sold: set[Any]) -> None:
         if not (videos or products or rooms or sold):
             return
         with self.db.read() as s:
