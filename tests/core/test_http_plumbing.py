@@ -91,3 +91,20 @@ def test_security_headers(api):
     resp = api.get("/healthz")
     assert resp.headers["x-content-type-options"] == "nosniff"
     assert resp.headers["x-frame-options"] == "DENY"
+
+
+def test_a_new_connection_on_a_port_used_before_starts_counting_afresh() -> None:
+    """A connection closed while idle leaves its count behind; a later one from the same port (ephemeral
+    ports come round again) must not inherit it, or its "Connection: close" comes early."""
+    import time as _time
+
+    from etalage.core.http import IDLE_CONNECTION_SECONDS, PlumbingMiddleware
+
+    plumbing = PlumbingMiddleware(lambda *a: None, max_body_bytes=1024, keepalive_requests=100)  # type: ignore[arg-type]
+    scope = {"client": ("127.0.0.1", 50123), "server": ("127.0.0.1", 8000)}
+    assert not plumbing._last_on_connection(scope)  # an earlier connection from that port: one answer
+    key = (scope["client"], scope["server"])
+    served, _last = plumbing._served[key]
+    plumbing._served[key] = (served, _time.monotonic() - IDLE_CONNECTION_SECONDS - 1)  # then it went idle
+    closing = [i for i in range(1, 201) if plumbing._last_on_connection(scope)]
+    assert closing == [100, 200]

@@ -78,6 +78,9 @@ CSP = (
 )
 
 
+IDLE_CONNECTION_SECONDS = 5.0  # uvicorn's timeout_keep_alive, which ``etalage serve`` leaves at its default
+
+
 class PlumbingMiddleware:
     def __init__(
         self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False, keepalive_requests: int = 0
@@ -89,16 +92,21 @@ class PlumbingMiddleware:
         # keepalive_requests): with several worker processes sharing the listening socket, clients that
         # connected in a burst all land on one worker and stay there; reconnecting spreads them out.
         self.keepalive_requests = keepalive_requests
-        self._served: OrderedDict[tuple[Any, Any], int] = OrderedDict()  # least recently used first
+        # connection → (answers so far, when the last began); least recently used first
+        self._served: OrderedDict[tuple[Any, Any], tuple[int, float]] = OrderedDict()
 
     def _last_on_connection(self, scope: Scope) -> bool:
         key = (scope.get("client"), scope.get("server"))  # a client's address and port name its connection
-        served = self._served.pop(key, 0) + 1
+        now = time.monotonic()
+        served, last = self._served.pop(key, (0, now))
+        # Quiet for longer than the server keeps an idle connection open: that one is gone, and this is a new
+        # connection that happens to have the same port (ASGI says nothing about connections closing).
+        served = 1 if now - last > IDLE_CONNECTION_SECONDS else served + 1
         if served >= self.keepalive_requests:
             return True
         if len(self._served) >= 10_000:  # the least recently used went away: forgetting it is harmless
             self._served.popitem(last=False)
-        self._served[key] = served
+        self._served[key] = (served, now)
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
