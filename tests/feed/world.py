@@ -103,19 +103,25 @@ def _empty(database: Any, settings: Any, engine: Any = None) -> None:
         (settings.data_dir / f"psp.db{suffix}").unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="module")
-def demo_world(live_server, database, settings):  # type: ignore[no-untyped-def]
+def build_small_demo(database: Any, settings: Any) -> Any:
+    """Every step of the demo builder at the small scale (seed 11) into an empty database; its context."""
     from etalage import demo
     from etalage.demo import SCALES, DemoContext
 
-    engine = live_server.server.config.app.state.feed_engine
-    _empty(database, settings, engine)
     ctx = DemoContext(database, settings, SCALES["small"], random.Random(11),
                       Progress(console=Console(quiet=True)))  # fmt: skip
     for _order, _title, fn in demo._steps():
         fn(ctx)
     for wait in ctx.pending:
         wait()
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def demo_world(live_server, database, settings):  # type: ignore[no-untyped-def]
+    engine = live_server.server.config.app.state.feed_engine
+    _empty(database, settings, engine)
+    ctx = build_small_demo(database, settings)
     from etalage.events import service as events
 
     events.stop_recent_histories()  # other test modules may have replaced the log file under the tail

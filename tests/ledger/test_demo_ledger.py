@@ -3,32 +3,22 @@ commissions taken from pending balances, and orders past their return window rel
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
-from rich.console import Console
-from rich.progress import Progress
 from sqlalchemy import select
 
-from etalage import demo
 from etalage.affiliates.models import Commission
 from etalage.commerce.models import Order
 from etalage.db import utcnow
-from etalage.demo import SCALES, DemoContext
 from etalage.ledger.models import JournalEntry, Settlement
-from tests.feed.world import _empty
+from tests.feed.world import _empty, build_small_demo
 from tests.ledger.helpers import account_balances, assert_ledger_balanced
 
 
 def test_the_demo_marketplace_has_balances_commissions_and_releases(database, settings, db) -> None:  # type: ignore[no-untyped-def]
     _empty(database, settings)
     try:
-        ctx = DemoContext(database, settings, SCALES["small"], random.Random(11),
-                          Progress(console=Console(quiet=True)))  # fmt: skip
-        for _order, _title, fn in demo._steps():
-            fn(ctx)
-        for wait in ctx.pending:
-            wait()
+        ctx = build_small_demo(database, settings)
         assert ctx.counts["ledger_sales"] == ctx.counts["orders"] > 0
         with db.read() as s:
             orders = {o.id: o for o in s.scalars(select(Order))}
