@@ -116,6 +116,18 @@ class TimestampMixin:
 # --- engines and sessions ---------------------------------------------------------------------------------
 
 
+def insert_unless_present(table: Any, key: list[str], *returning: Any) -> dict[str, Any]:
+    """``INSERT … ON CONFLICT (key) DO NOTHING [RETURNING …]``, built once per dialect (run the one for
+    ``session.get_bind().dialect.name``): the insert itself says whether the row was new."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    out = {}
+    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+        stmt = ins(table).on_conflict_do_nothing(index_elements=key)
+        out[name] = stmt.returning(*returning) if returning else stmt
+    return out
+
+
 def _json_text(value: Any) -> str:
     # orjson: JSON columns (the feed's served log above all) serialise several times faster than with the
     # standard library, and hold the GIL that much less; non-string keys become strings as json.dumps does.

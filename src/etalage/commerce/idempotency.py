@@ -17,12 +17,11 @@ from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from etalage.commerce.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from etalage.commerce.models import IdempotencyKey
-from etalage.db import utcnow
+from etalage.db import insert_unless_present, utcnow
 
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -47,10 +46,7 @@ def fingerprint(scope: str, body: object) -> str:
 
 
 _t = IdempotencyKey.__table__
-_CLAIM = {  # INSERT … ON CONFLICT DO NOTHING RETURNING, per dialect, built once
-    name: ins(_t).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(_t.c.resource_id)
-    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_CLAIM = insert_unless_present(_t, ["user_id", "key"], _t.c.resource_id)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from etalage.db import Database, utcnow
+from etalage.db import Database, insert_unless_present, utcnow
 from etalage.events.log import EventLog, StoredEvent
 from etalage.events.metrics import CONSUMER_LAG
 from etalage.events.models import ConsumerOffset
@@ -25,10 +24,7 @@ from etalage.events.models import ConsumerOffset
 log = logging.getLogger("etalage.events.consumer")
 Handler = Callable[[Session, list[StoredEvent]], None]
 Resetter = Callable[[Session], None]
-_INSERT_IGNORE = {
-    name: ins(ConsumerOffset).on_conflict_do_nothing(index_elements=["name"])
-    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT_IGNORE = insert_unless_present(ConsumerOffset.__table__, ["name"])
 
 
 def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]

@@ -22,12 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from etalage.core import bus
 from etalage.core.money import percent_of, split_proportionally
-from etalage.db import new_id, utcnow
+from etalage.db import insert_unless_present, new_id, utcnow
 from etalage.ledger import accounts as acc
 from etalage.ledger.models import JournalEntry, JournalLine, Settlement
 from etalage.payments import refunds as payment_refunds
@@ -40,12 +39,7 @@ Line = tuple[str, str | None, int]  # (account, merchant_id, signed amount)
 _INSERT_ENTRY, _INSERT_LINES = (insert(t.__table__) for t in (JournalEntry, JournalLine))
 # A sale's settlement is written once per order: the insert itself says whether this is the first time
 # (one statement per purchase instead of a read and then a write).
-_SETTLE_ONCE = {
-    name: ins(Settlement.__table__)
-    .on_conflict_do_nothing(index_elements=["order_id"])
-    .returning(Settlement.__table__.c.order_id)
-    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_SETTLE_ONCE = insert_unless_present(Settlement.__table__, ["order_id"], Settlement.__table__.c.order_id)
 
 
 class Unbalanced(AssertionError):

@@ -16,11 +16,10 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from etalage.config import get_settings
-from etalage.db import Database, utcnow
+from etalage.db import Database, insert_unless_present, utcnow
 from etalage.payments import refunds, service
 from etalage.payments.models import Payment, ProviderEvent
 from etalage.payments.provider import ProviderError, WebhookEvent, provider
@@ -30,10 +29,7 @@ OPEN = ("pending", "requires_action", "authorised")
 
 
 _pe, _pay = ProviderEvent.__table__, Payment.__table__
-_RECORD_EVENTS = {  # executemany INSERT … ON CONFLICT DO NOTHING RETURNING id: one compiled statement per dialect
-    name: ins(_pe).on_conflict_do_nothing(index_elements=["id"]).returning(_pe.c.id)
-    for name, ins in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_RECORD_EVENTS = insert_unless_present(_pe, ["id"], _pe.c.id)  # executemany: the ids that were new
 _STATUSES = select(_pay.c.id, _pay.c.status).where(_pay.c.id.in_(bindparam("ids", expanding=True)))
 
 
