@@ -40,7 +40,7 @@ _pseudonyms: OrderedDict[str, tuple[str, float]] = OrderedDict()
 _pseudonyms_lock = threading.Lock()
 
 
-def _seen_pseudonym(user_id: str, key: str | None) -> str | None:
+def remember_pseudonym(user_id: str, key: str | None) -> str | None:
     if key is not None:
         with _pseudonyms_lock:
             _pseudonyms[user_id] = (key, time.monotonic() + _PSEUDONYM_TTL_SECONDS)

@@ -25,11 +25,11 @@ from etalage.accounts.organisations import (  # noqa: F401  part of this service
     remove_member,
 )
 from etalage.accounts.pseudonyms import (  # noqa: F401  part of this service's interface
-    _seen_pseudonym,
     erase_pseudonym,
     existing_pseudonym,
     pseudonym_for,
     recent_pseudonym,
+    remember_pseudonym,
 )
 from etalage.config import get_settings
 from etalage.core.auth import age_band
@@ -251,7 +251,7 @@ def principal_for_token(session: Session, plaintext: str) -> Principal:
         scopes=frozenset(token.scopes) & allowed,  # a role taken away also shrinks existing tokens
         token_id=token.id,
         bound_merchant_id=token.merchant_id,
-        pseudonym=_seen_pseudonym(token.user_id, token.key),
+        pseudonym=remember_pseudonym(token.user_id, token.key),
         age_band=age_band(age_on(token.birth_date, now.date())),
     )
 
@@ -278,7 +278,7 @@ def principal_for_session(session: Session, cookie_value: str) -> Principal:
         scopes=scopes_for(frozenset(user.roles), bool(memberships)),
         session_id=web.id,
         csrf_token=web.csrf_token,
-        pseudonym=_seen_pseudonym(user.id, pseudonym),
+        pseudonym=remember_pseudonym(user.id, pseudonym),
         age_band=age_band(age_on(user.birth_date, utcnow().date())),
     )
 
