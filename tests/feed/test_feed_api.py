@@ -385,3 +385,29 @@ def test_a_page_waits_for_a_published_video_the_refresh_thread_is_applying(demo_
     finally:
         release.set()
         del engine._apply
+
+
+def test_a_video_unpublished_without_an_event_is_replaced_not_left_as_a_hole(demo_world: DemoWorld) -> None:
+    """A video that left the database's published set with no event reaching this process (a script, another
+    node without Redis) is only found out when the page reads its card: a spare pick takes its place, so the
+    page is still full, and the feed stops proposing it."""
+    from sqlalchemy import update
+
+    from etalage.content.models import Video
+
+    engine = demo_world.engine
+    gone = demo_world.page(limit=10)["items"][0]["id"]
+    with demo_world.db.session() as s:
+        s.execute(update(Video).where(Video.id == gone).values(state="hidden"))
+    engine.cards.pop(gone, None)  # as for a video this process had not served yet
+    try:
+        page = demo_world.page(limit=10)
+        assert len(page["items"]) == 10 and gone not in ids(page)
+        assert [i["position"] for i in page["items"]] == list(range(10))
+        assert engine.index.is_removed(gone)
+        assert gone not in ids(demo_world.page(limit=10))
+    finally:
+        with demo_world.db.session() as s:
+            s.execute(update(Video).where(Video.id == gone).values(state="published"))
+        engine.resync()  # the other tests' world again
+        assert not engine.index.is_removed(gone)

@@ -191,17 +191,29 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
         hist = History.empty()
     result = run(req, hist, engine.index, state)
     c, index = result.cands, engine.index
-    page_ids = [index.ids[int(c.idx[p.row])] for p in result.picks]
-    because_ids = [index.ids[int(c.because[p.row])] if c.because[p.row] >= 0 else None for p in result.picks]
-    kinds = {index.ids[int(c.idx[p.row])]: int(c.feats["kind"][p.row]) for p in result.picks}
+    picks = result.picks
+    page_ids = [index.ids[int(c.idx[p.row])] for p in picks]
+    because_ids = [index.ids[int(c.because[p.row])] if c.because[p.row] >= 0 else None for p in picks]
+    kinds = {index.ids[int(c.idx[p.row])]: int(c.feats["kind"][p.row]) for p in picks}
     kinds.update({b: 0 for b in because_ids if b})
-    cards = _cards(engine, session, list(dict.fromkeys(page_ids + [b for b in because_ids if b])), kinds)
+
+    def cards_for(lo: int, hi: int) -> dict[str, dict]:
+        wanted = page_ids[lo:hi] + [b for b in because_ids[lo:hi] if b]
+        return _cards(engine, session, list(dict.fromkeys(wanted)), kinds)
+
+    cards = cards_for(0, limit)  # the spare picks' cards only if one of these cannot be served
     items, logged = [], []
     region_name = REGION_NAMES.get(region, region)
-    for k, (pick, item_id, because_id) in enumerate(zip(result.picks, page_ids, because_ids, strict=True)):
+    for k, (pick, item_id, because_id) in enumerate(zip(picks, page_ids, because_ids, strict=True)):
+        if len(items) == limit:
+            break
+        if k == limit:
+            cards.update(cards_for(limit, len(picks)))
         card = cards.get(item_id)
         if card is None or index.is_removed(item_id):
-            continue  # removed or unpublished since the candidates were drawn: never served
+            if card is None and kinds.get(item_id) == 0:
+                index.remove(item_id)  # not (or no longer) a published video: stop proposing it
+            continue  # removed or unpublished since the candidates were drawn: a spare takes its place
         row = pick.row
         i = int(c.idx[row])
         effects = {name: float(v[k]) for name, v in result.effects.items()}

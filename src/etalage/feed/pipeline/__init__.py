@@ -53,6 +53,9 @@ class PageResult:
 # estimated on an even stride of this many items instead of scoring them all (the page only reads the
 # candidates' values: at 100k items the full pass was most of a personalised page's time).
 AFFINITY_SAMPLE = 2048
+# Picks beyond the page's size, in ranking order: they fill the place of a pick found unservable when the
+# page reads the cards (a video unpublished a moment ago), so a page is not served short.
+SPARE_PICKS = 3
 
 
 def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState,
@@ -127,7 +130,7 @@ def run(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) 
         cands, req, hist, index, affinity, state.quality, state.creator_impressions, lists.get("worth")
     )
     scoring.score(cands, state.heads, params)
-    picks = rr.rerank(cands, params, req.limit)
+    picks = rr.rerank(cands, params, req.limit, SPARE_PICKS)
     rows = np.array([p.row for p in picks], np.int64)
     effects = scoring.signal_effects(cands, rows, state.heads, params) if len(rows) else {}
     return PageResult(cands, picks, effects, len(proposed), by_source, filtered, end_reason)

@@ -93,35 +93,39 @@ def global_rates(counts_all: np.ndarray) -> dict[str, float]:
     return out
 
 
+# Outcomes are computed as one (n_outcomes × n) array per step: a page scores ~1,000 candidates five
+# ways several times over, and per-outcome numpy calls on arrays that small cost more than the arithmetic.
+_RATE_FIELD = np.array([F[OUTCOME_FIELD[o]] for o in OUTCOMES])
+_IS_COMMERCE = np.array([o in COMMERCE for o in OUTCOMES])[:, None]
+_IS_WORTH = np.array([o in WORTH_OUTCOMES for o in OUTCOMES])
+
+
 def base_rates(
     counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float
 ) -> tuple[dict, dict]:
     """Smoothed rates and their posterior standard deviations per outcome, for the given items."""
     shown = counts[F["impressions"]]
-    rates, sds = {}, {}
-    for o in OUTCOMES:
-        g = heads.global_rates.get(o, DEFAULT_GLOBAL[o])
-        r = (counts[F[OUTCOME_FIELD[o]]] + strength * g) / (shown + strength)
-        r = np.clip(r, 1e-6, 1 - 1e-6)
-        sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
-        if o in COMMERCE:
-            r = np.where(has_products, r, 0.0)
-            sd = np.where(has_products, sd, 0.0)
-        rates[o], sds[o] = r, sd
-    return rates, sds
+    g = np.array([heads.global_rates.get(o, DEFAULT_GLOBAL[o]) for o in OUTCOMES])[:, None]
+    r = np.clip((counts[_RATE_FIELD] + strength * g) / (shown + strength), 1e-6, 1 - 1e-6)
+    sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
+    no_sale = _IS_COMMERCE & ~np.asarray(has_products, bool)
+    r[no_sale] = 0.0
+    sd[no_sale] = 0.0
+    return dict(zip(OUTCOMES, r, strict=True)), dict(zip(OUTCOMES, sd, strict=True))
 
 
 def predict(rates: dict, signals: dict[str, np.ndarray], heads: Heads, drop: str | None = None) -> dict:
     """p_o per outcome; ``drop`` leaves one signal out (for "what did this signal add" explanations)."""
-    out = {}
-    for o in OUTCOMES:
-        r = rates[o]
-        x = logit(r) + heads.alpha.get(o, 0.0)
-        for s in SIGNALS:
-            if s != drop:
-                x = x + heads.coef(o, s) * signals[s]
-        out[o] = np.where(r > 0, sigmoid(x), 0.0)
-    return out
+    r = np.array([rates[o] for o in OUTCOMES], np.float64)
+    used = [s for s in SIGNALS if s != drop]
+    alpha = np.array([heads.alpha.get(o, 0.0) for o in OUTCOMES])[:, None]
+    x = logit(r) + alpha
+    if used:
+        coef = np.array([[heads.coef(o, s) for s in used] for o in OUTCOMES])
+        sig = np.array([np.broadcast_to(signals[s], r.shape[1:]) for s in used], np.float64)
+        x += coef @ sig
+    p = np.where(r > 0, sigmoid(x), 0.0)
+    return dict(zip(OUTCOMES, p, strict=True))
 
 
 def parts(p: dict, params: RankingParameters, worth: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -134,9 +138,18 @@ def parts(p: dict, params: RankingParameters, worth: np.ndarray | None = None) -
     return out
 
 
+def _weighted_sum(p: dict, params: RankingParameters, worth: np.ndarray | None) -> np.ndarray:
+    """Σ_o w_o·m_o·x_o over outcomes (the same sum as ``parts``, as two dot products)."""
+    w = np.array([float(params.outcome_weights.get(o, 0.0)) for o in OUTCOMES])
+    x = np.array([p[o] for o in OUTCOMES], np.float64)
+    if worth is None:
+        return w @ x
+    return (w * ~_IS_WORTH) @ x + ((w * _IS_WORTH) @ x) * worth
+
+
 def value(p: dict, params: RankingParameters, worth: np.ndarray | None = None) -> np.ndarray:
-    return sum(parts(p, params, worth).values())
+    return _weighted_sum(p, params, worth)
 
 
 def uncertainty(sds: dict, params: RankingParameters, worth: np.ndarray | None = None) -> np.ndarray:
-    return sum(parts(sds, params, worth).values())
+    return _weighted_sum(sds, params, worth)

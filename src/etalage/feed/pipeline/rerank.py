@@ -43,7 +43,9 @@ def explore_slots(limit: int, share: float) -> set[int]:
     return {int((k + 1) * limit / (n + 1)) for k in range(n)}
 
 
-def rerank(c: Candidates, params: RankingParameters, limit: int) -> list[Pick]:
+def rerank(c: Candidates, params: RankingParameters, limit: int, spare: int = 0) -> list[Pick]:
+    """``limit`` picks, then up to ``spare`` more ordinary ones in the same greedy order: the page uses them
+    only where a pick turns out to be unservable (removed between the candidates and the cards)."""
     k = len(c)
     if k == 0 or limit <= 0:
         return []
@@ -68,7 +70,7 @@ def rerank(c: Candidates, params: RankingParameters, limit: int) -> list[Pick]:
     slots = explore_slots(limit, params.exploration_share)
     picks: list[Pick] = []
     decays = (params.creator_decay, params.merchant_decay, params.category_decay)
-    for slot in range(limit):
+    for slot in range(limit + spare):
         (ci, cc, _), (mi, mc, _), (gi, gc, _) = groups
         nc, nm, ng = cc[ci], mc[mi], gc[gi]
         factor = decays[0] ** nc * decays[1] ** nm * decays[2] ** ng
