@@ -96,6 +96,46 @@ def test_heads_value_counts_purchases_and_videos_without_products_sell_nothing()
     assert engagement.outcome_weights["purchase"] == 0 and not engagement.quality_enabled
 
 
+def test_commerce_rates_start_from_the_items_own_earlier_funnel_steps() -> None:
+    """Purchases are rare: until an item has its own, its chance of one follows its clicks (and those its
+    completed views), times the platform's conversion; with no evidence at all, the platform's averages."""
+    from etalage.feed.counters import F
+
+    params = preset("quality")
+    heads = H.Heads.defaults(params)
+    counts = np.zeros((len(F), 3))
+    counts[F["impressions"]] = [0, 40, 40]
+    counts[F["completions"]] = [0, 30, 4]
+    counts[F["clicks"]] = [0, 12, 0]
+    has_products = np.ones(3, bool)
+    rates, _ = H.base_rates(counts, has_products, heads, params.rate_strength, funnel=True)
+    for o in OUTCOMES:
+        assert rates[o][0] == pytest.approx(heads.global_rates[o])  # nothing known: the averages
+    assert rates["purchase"][1] > 3 * rates["purchase"][2]  # clicked a lot, nothing bought yet
+    flat, _ = H.base_rates(counts, has_products, heads, params.rate_strength, funnel=False)
+    assert flat["purchase"][1] == pytest.approx(flat["purchase"][2])  # without the funnel: no difference
+    assert rates["watch_completion"][1] == pytest.approx(flat["watch_completion"][1])  # the first step as before
+
+
+def test_the_affinity_keeps_its_order_but_not_its_tail() -> None:
+    """Over a large catalogue the items a history points at are tens of deviations above the rest: the
+    affinity keeps their order, but a linear term would make each of them a near-certain purchase."""
+    from etalage.feed.pipeline import compress
+
+    z = np.array([-40.0, -2.0, -0.5, 0.0, 1.5, 2.0, 3.0, 23.0, 377.0])
+    a = compress(z)
+    assert np.all(np.diff(a) > 0)  # monotone
+    assert a[1:6].tolist() == pytest.approx(z[1:6].tolist())  # unchanged within ±2 deviations
+    assert a[-1] < 9 and a[-2] < 6.1 and a[0] == pytest.approx(-(2 + np.log1p(38)))  # symmetric
+    params = preset("quality")
+    heads = H.Heads.defaults(params)
+    counts = np.zeros((10, 1))
+    rates, _ = H.base_rates(counts, np.array([True]), heads, params.rate_strength)
+    zero = np.zeros(1)
+    p = H.predict(rates, {"affinity": a[-2:-1], "follow": zero, "session": zero}, heads)
+    assert p["purchase"][0] < 0.5  # a strong taste match, not a certain sale
+
+
 def test_a_new_video_gets_content_candidates_from_its_first_second() -> None:
     text = TextIndex()
     text.build([item_text("Linen shirt for summer", ["fashion"], ["Bold linen shirt"]),

@@ -47,6 +47,9 @@ class RankingParameters:
     value_price_cap: float = 4.0  # a product counts at most this many (and at least 1/this) typical ones
     value_net_of_returns: bool = True
     rate_strength: float = 50.0  # pseudo-impressions pulling a new item's rates to the platform's average
+    # ...and for clicks, carts and purchases, towards its own rate of the funnel's step before, times the
+    # platform's conversion between the two (purchases are rare; an item's completions and clicks are not)
+    funnel_rates: bool = True
     rates_half_life_days: float = 14.0  # older interactions count less in an item's rates
     # How much each signal moves an outcome's odds (log-odds per unit); the learner refits them from
     # served pages and what followed, these are the starting values.
@@ -141,6 +144,9 @@ DESCRIPTIONS: dict[str, str] = {
     "value_price_cap": "The relative price counts at most this much (and at least one over it).",
     "value_net_of_returns": "Whether adding to cart and buying count only the share of purchases not "
     "expected to be returned (1 minus the product's smoothed return rate).",
+    "funnel_rates": "Whether a video's chance of a product click, add to cart and purchase starts from its own "
+    "rate of the step before (completed views, clicks, adds to cart) times the platform's conversion "
+    "between the two, instead of from the platform's average, until it has evidence of its own.",
     "rate_strength": "How many impressions of evidence an item needs before its own rates outweigh the "
     "platform's average (smoothing of new items' rates).",
     "rates_half_life_days": "Half-life of interactions in an item's rates: recent behaviour counts more.",

@@ -58,9 +58,22 @@ AFFINITY_SAMPLE = 2048
 SPARE_PICKS = 3
 
 
+# Beyond this many standard deviations the affinity grows with the log of the excess: over a large catalogue
+# the few items a history points at sit tens of deviations above the rest (measured: median 23 at 100,000
+# videos), and a linear term would make each of them a near-certain purchase, leaving price alone to rank them.
+AFFINITY_LINEAR = 2.0
+
+
+def compress(z: np.ndarray) -> np.ndarray:
+    """z within ±AFFINITY_LINEAR, sign·(AFFINITY_LINEAR + ln(1 + excess)) beyond: monotone, so the order is kept."""
+    excess = np.maximum(np.abs(z) - AFFINITY_LINEAR, 0.0)
+    return (np.clip(z, -AFFINITY_LINEAR, AFFINITY_LINEAR) + np.sign(z) * np.log1p(excess)).astype(np.float32)
+
+
 def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState,
               cands: Candidates) -> np.ndarray | None:  # fmt: skip
-    """The served model's standardised score, as an array over model items (valid at the candidates)."""
+    """The served model's standardised score (compressed beyond ±AFFINITY_LINEAR), as an array over model
+    items (valid at the candidates)."""
     if not req.personal or state.model is None or len(hist.items) == 0:
         return None
     model = state.model
@@ -71,7 +84,7 @@ def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingS
     items, weights, ts = midx[ok], hist.weights[ok], hist.ts_ms[ok] / 1000.0
     n = model.n_items
     if n <= 2 * AFFINITY_SAMPLE or not hasattr(model, "score_history_at"):
-        return hyd.standardise(np.asarray(model.score_history(items, weights, ts)))
+        return compress(hyd.standardise(np.asarray(model.score_history(items, weights, ts))))
     wanted = index.model_idx[cands.idx]
     wanted = wanted[(wanted >= 0) & (wanted < n)]
     sample = np.arange(0, n, max(1, n // AFFINITY_SAMPLE), dtype=np.int64)
@@ -81,7 +94,7 @@ def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingS
     std = float(ref.std())
     out = np.zeros(n, np.float32)
     if std > 1e-9:
-        out[cols] = ((raw - float(ref.mean())) / std).astype(np.float32)
+        out[cols] = compress((raw - float(ref.mean())) / std)
     return out
 
 

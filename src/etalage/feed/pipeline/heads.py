@@ -4,10 +4,12 @@ For item j and outcome o (watch completion, like/share, product click, add to ca
 
     p_o(j) = σ( logit r_o(j) + α_o + β_o·affinity(j) + γ_o·follows(j) + δ_o·session(j) )
 
-``r_o(j)`` is the item's own rate (outcome count / impressions, fading with time) smoothed towards the
-platform's average with ``rate_strength`` pseudo-impressions; the other terms are what the viewer brings:
-the served model's personal score (a standardised blend, ~N(0,1) over the catalogue), following the
-creator, and similarity to this session's engaged items. α, β, γ, δ are refitted by the learner from
+``r_o(j)`` is the item's own rate (outcome count / impressions, fading with time) smoothed with
+``rate_strength`` pseudo-impressions towards the platform's average, or, for the commerce outcomes with
+``funnel_rates``, towards the item's own rate of the funnel's step before times the platform's conversion
+between the two. The other terms are what the viewer brings: the served model's personal score (a
+standardised blend, ~N(0,1) over the catalogue, log-compressed beyond ±2: ``pipeline.compress``), following
+the creator, and similarity to this session's engaged items. α, β, γ, δ are refitted by the learner from
 served pages and the outcomes that followed (``training.fit_heads``); until then the published defaults
 apply. A video without products cannot lead to a click, cart or purchase: those chances are 0.
 
@@ -98,15 +100,27 @@ def global_rates(counts_all: np.ndarray) -> dict[str, float]:
 _RATE_FIELD = np.array([F[OUTCOME_FIELD[o]] for o in OUTCOMES])
 _IS_COMMERCE = np.array([o in COMMERCE for o in OUTCOMES])[:, None]
 _IS_WORTH = np.array([o in WORTH_OUTCOMES for o in OUTCOMES])
+# (later step, step before it) in the shopping funnel, as row numbers in OUTCOMES, in funnel order: purchases
+# are rare, so where an item has few of them its clicks and completions are the better evidence
+_FUNNEL = [(OUTCOMES.index(c), OUTCOMES.index(p)) for c, p in (("product_click", "watch_completion"),
+           ("add_to_cart", "product_click"), ("purchase", "add_to_cart"))]  # fmt: skip
 
 
 def base_rates(
-    counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float
+    counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float, funnel: bool = False
 ) -> tuple[dict, dict]:
-    """Smoothed rates and their posterior standard deviations per outcome, for the given items."""
+    """Smoothed rates and their posterior standard deviations per outcome, for the given items. With
+    ``funnel``, the commerce rates are pulled towards the item's own earlier steps (see ``_FUNNEL``)."""
     shown = counts[F["impressions"]]
     g = np.array([heads.global_rates.get(o, DEFAULT_GLOBAL[o]) for o in OUTCOMES])[:, None]
-    r = np.clip((counts[_RATE_FIELD] + strength * g) / (shown + strength), 1e-6, 1 - 1e-6)
+    prior = np.repeat(g, len(shown), axis=1)
+    if funnel:
+        # an item's own earlier step says more than the platform's average: its prior for each later step is
+        # its (smoothed) rate of the step before times the platform's conversion between the two
+        for child, parent in _FUNNEL:
+            parent_rate = (counts[_RATE_FIELD[parent]] + strength * prior[parent]) / (shown + strength)
+            prior[child] = parent_rate * (g[child] / g[parent])
+    r = np.clip((counts[_RATE_FIELD] + strength * prior) / (shown + strength), 1e-6, 1 - 1e-6)
     sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
     no_sale = _IS_COMMERCE & ~np.asarray(has_products, bool)
     r[no_sale] = 0.0

@@ -2,8 +2,8 @@
 
 Item facts (outcome counters, trending in the region, age, impressions, quality factor, creator, shop,
 category) come from the in-memory index. Viewer signals (personalised mode only): ``affinity`` (the
-served model's score, standardised over the catalogue), ``follow`` (creator followed) and ``session``
-(TF-IDF cosine to this session's engaged items). In the non-profiled mode the viewer signals are zero:
+served model's score, standardised over the catalogue and log-compressed beyond ±2), ``follow`` (creator
+followed) and ``session`` (TF-IDF cosine to this session's engaged items). In the non-profiled mode the viewer signals are zero:
 nothing about the person enters the ranking.
 """
 

@@ -69,7 +69,7 @@ def worth(index: FeedIndex, params: RankingParameters, quality: Any, region: str
 def base_chances(index: FeedIndex, heads: H.Heads, params: RankingParameters, now_ms: float, n: int) -> dict:
     """Every item's predicted chance of each outcome with no personal signal."""
     counts = index.stats.counts(np.arange(n), now_ms)
-    rates, _ = H.base_rates(counts, index.has_products[:n], heads, params.rate_strength)
+    rates, _ = H.base_rates(counts, index.has_products[:n], heads, params.rate_strength, params.funnel_rates)
     zero = np.zeros(n)
     return H.predict(rates, {"affinity": zero, "follow": zero, "session": zero}, heads)
 

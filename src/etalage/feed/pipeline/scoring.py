@@ -10,7 +10,8 @@ from etalage.feed.pipeline.context import Candidates
 
 
 def score(c: Candidates, heads: H.Heads, params: RankingParameters) -> None:
-    rates, sds = H.base_rates(c.feats["counts"], c.feats["has_products"], heads, params.rate_strength)
+    rates, sds = H.base_rates(c.feats["counts"], c.feats["has_products"], heads, params.rate_strength,
+                               params.funnel_rates)
     signals = {"affinity": c.feats["affinity"], "follow": c.feats["follow"], "session": c.feats["session"]}
     p = H.predict(rates, signals, heads)
     for o in OUTCOMES:
@@ -26,7 +27,7 @@ def signal_effects(
 ) -> dict[str, np.ndarray]:
     """For the chosen rows: how much value each viewer signal added (value − value without it)."""
     counts = c.feats["counts"][:, rows]
-    rates, _ = H.base_rates(counts, c.feats["has_products"][rows], heads, params.rate_strength)
+    rates, _ = H.base_rates(counts, c.feats["has_products"][rows], heads, params.rate_strength, params.funnel_rates)
     signals = {s: c.feats[s][rows] for s in H.SIGNALS}
     full = c.feats["value"][rows]
     worth = c.feats["worth"][rows] if "worth" in c.feats else None
