@@ -113,14 +113,13 @@ def base_rates(
     ``funnel``, the commerce rates are pulled towards the item's own earlier steps (see ``_FUNNEL``)."""
     shown = counts[F["impressions"]]
     g = np.array([heads.global_rates.get(o, DEFAULT_GLOBAL[o]) for o in OUTCOMES])[:, None]
-    prior = np.repeat(g, len(shown), axis=1)
+    r = (counts[_RATE_FIELD] + strength * g) / (shown + strength)
     if funnel:
-        # an item's own earlier step says more than the platform's average: its prior for each later step is
-        # its (smoothed) rate of the step before times the platform's conversion between the two
+        # an item's own earlier step says more than the platform's average: each later step is smoothed
+        # towards the item's (smoothed) rate of the step before times the platform's conversion between the two
         for child, parent in _FUNNEL:
-            parent_rate = (counts[_RATE_FIELD[parent]] + strength * prior[parent]) / (shown + strength)
-            prior[child] = parent_rate * (g[child] / g[parent])
-    r = np.clip((counts[_RATE_FIELD] + strength * prior) / (shown + strength), 1e-6, 1 - 1e-6)
+            r[child] = (counts[_RATE_FIELD[child]] + strength * r[parent] * (g[child] / g[parent])) / (shown + strength)
+    r = np.clip(r, 1e-6, 1 - 1e-6)
     sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
     no_sale = _IS_COMMERCE & ~np.asarray(has_products, bool)
     r[no_sale] = 0.0
