@@ -26,8 +26,7 @@ def signal_effects(
     c: Candidates, rows: np.ndarray, heads: H.Heads, params: RankingParameters
 ) -> dict[str, np.ndarray]:
     """For the chosen rows: how much value each viewer signal added (value − value without it)."""
-    counts = c.feats["counts"][:, rows]
-    rates, _ = H.base_rates(counts, c.feats["has_products"][rows], heads, params.rate_strength, params.funnel_rates)
+    rates = {o: c.feats[f"rate_{o}"][rows] for o in OUTCOMES}  # as ``score`` smoothed them
     signals = {s: c.feats[s][rows] for s in H.SIGNALS}
     full = c.feats["value"][rows]
     worth = c.feats["worth"][rows] if "worth" in c.feats else None
