@@ -27,6 +27,22 @@ def test_batch_and_request_time_scoring_agree(clustered):
     assert np.allclose(batch, model.score_history(items, weights, ts), atol=1e-5)
 
 
+def test_scores_at_chosen_items_agree_with_the_full_pass(clustered):
+    """The serving path (plain arrays, only the wanted items, an even-stride sample first) gives the full
+    pass's figures, online increments included."""
+    model = fit(clustered)
+    model.partial_fit([(f"n{u}", "a0", "positive", 100 + 2 * u) for u in range(4)]
+                      + [(f"n{u}", "b3", "positive", 101 + 2 * u) for u in range(4)])  # fmt: skip
+    assert model.coeng_online.nnz
+    cols = np.array([5, 0, 5, model.n_items - 1, 2])  # repeats and any order
+    for items, weights in ((idx(model, "a0", "b3", "a0"), [1.0, 0.5, 1.0]), (idx(model, "b1"), [0.0]), ([], [])):
+        ts = list(range(len(items)))
+        full = model.score_history(items, weights, ts)
+        assert np.allclose(model.score_history_at(cols, items, weights, ts), full[cols], atol=1e-5)
+        sampled = model.score_history_at(cols, items, weights, ts, sample_step=3)
+        assert np.allclose(sampled, full[np.concatenate([np.arange(0, model.n_items, 3), cols])], atol=1e-5)
+
+
 def test_history_drives_the_ranking_towards_its_cluster(clustered):
     model = fit(clustered)
     s = model.score_history(idx(model, "a0", "a1"), None, [0, 1])

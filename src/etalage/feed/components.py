@@ -62,6 +62,21 @@ def csr_topk_rows(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
 
 
+def weighted_rows(
+    m: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_j weights[j] · m[rows[j]] (a CSC matrix: its columns) as (index, value) pairs, an index possibly
+    repeated: a sum over a few rows without building a one-row sparse matrix (scipy's per-call overhead
+    was more than the arithmetic)."""
+    lo = m.indptr[rows]
+    counts = m.indptr[np.asarray(rows) + 1] - lo
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    take = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+    return m.indices[take], m.data[take].astype(np.float64) * np.repeat(weights, counts)
+
+
 def cap_history(x: sp.csr_matrix, sequences: Sequences | None, max_len: int) -> sp.csr_matrix:
     """Keep each user's ``max_len`` most recent items: the cost of co-occurrence counting grows
     with the square of a history's length, and very long histories say little per pair anyway."""

@@ -41,7 +41,7 @@ from etalage.feed.components import (
     transition_table,
 )
 from etalage.feed.dataset import DEFAULT_EVENT_WEIGHTS, Sequences, TrainView
-from etalage.feed.scoring import blend_scores, build_dense_tables
+from etalage.feed.scoring import blend_one_at, blend_scores, build_dense_tables
 
 COMPONENTS = ("prior", "collab", "coeng", "sequel", "flow", "content")
 REASONS = {
@@ -257,9 +257,11 @@ class EtalageModel:
         hist_seq = history_matrix(sequences, users, self.n_items, self.config.seq_decay)
         return blend_scores(self, hist, hist_seq)
 
-    def _history_rows(
+    def _history_vectors(
         self, items: np.ndarray, weights: np.ndarray | None, order: np.ndarray | None
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One history as (distinct items, their summed weights decayed by recency, the same by the
+        sequence decay)."""
         items = np.asarray(items, dtype=np.int64)
         w = np.ones(len(items), np.float32) if weights is None else np.asarray(weights, np.float32)
         t = np.zeros(len(items), np.int64) if order is None else np.asarray(order)
@@ -267,18 +269,22 @@ class EtalageModel:
         pos = np.empty(len(items), np.int64)
         pos[srt] = recency_positions(np.zeros(len(items), np.int64), t[srt])
         keep = (items >= 0) & (items < self.n_items)
-
         cols, inv = np.unique(items[keep], return_inverse=True)
-        indptr = np.array([0, len(cols)])
 
-        def build(decay: float) -> sp.csr_matrix:
-            # one row: sum repeated items with bincount and build the CSR arrays directly (the COO route's
-            # conversion was a visible share of a personalised page)
+        def decayed(decay: float) -> np.ndarray:
+            # repeated items summed with bincount (the COO route's conversion was a visible share of a page)
             vals = (w * np.power(np.float32(decay), pos).astype(np.float32))[keep]
-            data = np.bincount(inv, weights=vals, minlength=len(cols)).astype(np.float32)
-            return sp.csr_matrix((data, cols, indptr), shape=(1, self.n_items))
+            return np.bincount(inv, weights=vals, minlength=len(cols)).astype(np.float32)
 
-        return build(self.config.decay), build(self.config.seq_decay)
+        return cols, decayed(self.config.decay), decayed(self.config.seq_decay)
+
+    def _history_rows(
+        self, items: np.ndarray, weights: np.ndarray | None, order: np.ndarray | None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        cols, vals, seq_vals = self._history_vectors(items, weights, order)
+        indptr = np.array([0, len(cols)])
+        return (sp.csr_matrix((vals, cols, indptr), shape=(1, self.n_items)),
+                sp.csr_matrix((seq_vals, cols, indptr), shape=(1, self.n_items)))  # fmt: skip
 
     def score_history(
         self,
@@ -302,13 +308,12 @@ class EtalageModel:
         item_indices: np.ndarray,
         weights: np.ndarray | None,
         timestamps: np.ndarray | None,
+        sample_step: int = 0,
     ) -> np.ndarray:
-        """``score_history(...)[cols]`` without scoring the rest of the catalogue (the serving path)."""
-        hist, hist_seq = self._history_rows(np.asarray(item_indices), weights, timestamps)
-        uniq, back = np.unique(
-            np.asarray(cols, np.int64), return_inverse=True
-        )  # blend needs distinct columns
-        return blend_scores(self, hist, hist_seq, uniq)[0][back]
+        """``score_history(...)[cols]`` without scoring the rest of the catalogue (the serving path); with
+        ``sample_step``, preceded by the scores of items ``0, sample_step, 2·sample_step, …``."""
+        rows, vals, seq_vals = self._history_vectors(np.asarray(item_indices), weights, timestamps)
+        return blend_one_at(self, rows, vals, seq_vals, np.asarray(cols, np.int64), sample_step)
 
     def recommend(
         self,

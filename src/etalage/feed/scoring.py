@@ -10,16 +10,20 @@ weighting. Done naively that is a dense pass per component; instead:
   non-zeros alone, and only those entries are touched.
 
 Per request that is one read of the stacked item table (the memory-bandwidth floor) plus work
-proportional to the history's neighbour lists.
+proportional to the history's neighbour lists. The serving path (one history, scores wanted at a few
+thousand items) is ``blend_one_at``: the same sums on plain arrays, as scipy's per-call overhead on a
+one-row matrix cost more than the arithmetic.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+from etalage.feed.components import weighted_rows
 
 if TYPE_CHECKING:
     from etalage.feed.model import EtalageModel
@@ -35,6 +39,14 @@ class DenseTables:
     slices: dict[str, slice]
     means: dict[str, np.ndarray]
     covs: dict[str, np.ndarray]
+    strided: dict[int, np.ndarray] = field(default_factory=dict)  # step -> table[::step], contiguous
+
+    def every(self, step: int) -> np.ndarray:
+        """The rows of an even stride (a standardisation sample), copied once per table."""
+        rows = self.strided.get(step)
+        if rows is None:
+            rows = self.strided[step] = np.ascontiguousarray(self.table[::step])
+        return rows
 
 
 def build_dense_tables(model: EtalageModel) -> DenseTables:
@@ -124,4 +136,68 @@ def blend_scores(
     empty = np.asarray(abs(hist).sum(axis=1)).ravel() == 0
     if empty.any():
         out[empty] = prior_z
+    return out
+
+
+def _sparse_one(model: EtalageModel, name: str, rows: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One history's row of ``model.sparse_product(name, …)``: (sorted columns, summed values)."""
+    base, online = (model.coeng, model.coeng_online) if name == "coeng" else (model.sequel, model.sequel_online)
+    idx, v = weighted_rows(base, rows, vals)
+    if online.nnz:
+        more_idx, more_v = weighted_rows(online, rows, vals)
+        idx, v = np.concatenate([idx, more_idx]), np.concatenate([v, more_v])
+    cols, inverse = np.unique(idx, return_inverse=True)
+    return cols, np.bincount(inverse, weights=v, minlength=len(cols))
+
+
+def blend_one_at(
+    model: EtalageModel, rows: np.ndarray, vals: np.ndarray, seq_vals: np.ndarray, cols: np.ndarray, step: int = 0
+) -> np.ndarray:
+    """``blend_scores`` for one history (distinct item ``rows`` with their decayed weights ``vals`` and
+    ``seq_vals``) at the items ``cols``, which may repeat; with ``step``, the items ``0, step, 2·step, …``
+    come first in the answer (their rows are kept contiguous, so the sample costs no gather)."""
+    w = model.config.weights
+    tables: DenseTables = model.dense_tables
+    n_items = model.n_items
+    cols = np.asarray(cols, np.int64)
+    if step:
+        cols = np.concatenate([np.arange(0, n_items, step, dtype=np.int64), cols])
+    if not np.any(vals):  # no usable history: the prior alone, at full weight (as blend_scores)
+        return model.prior_z[cols]
+    coef = np.zeros(tables.table.shape[1], dtype=np.float64)
+    offset = 0.0
+    sources = {"collab": model.left, "flow": model.item_factors, "content": model.content}
+    for name in tables.names:
+        wc = float(w.get(name, 0.0))
+        if not wc:
+            continue
+        u = (vals.astype(np.float32) @ sources[name][rows]).astype(np.float64)
+        mean = float(u @ tables.means[name])
+        std = float(np.sqrt(max(float(u @ tables.covs[name] @ u), 0.0)))
+        if std > 1e-12 * (1.0 + abs(mean)):
+            coef[tables.slices[name]] = u * (wc / std)
+            offset -= mean * wc / std
+    coef32 = coef.astype(np.float32)
+    if step:
+        out = np.concatenate([tables.every(step) @ coef32, tables.table[cols[len(range(0, n_items, step)):]] @ coef32])
+    else:
+        out = tables.table[cols] @ coef32
+    out += np.float32(offset)
+    wp = float(w.get("prior", 0.0))
+    if wp:
+        out += np.float32(wp) * model.prior_z[cols]
+    for name in SPARSE:
+        wc = float(w.get(name, 0.0))
+        if not wc or (name == "sequel" and not model.ordered):
+            continue
+        at, s = _sparse_one(model, name, rows, vals if name == "coeng" else seq_vals)
+        mean = float(s.sum()) / n_items
+        std = float(np.sqrt(max(float(s @ s) / n_items - mean**2, 0.0)))
+        if std <= 1e-12:
+            continue
+        out -= np.float32(mean * wc / std)
+        if len(at):
+            pos = np.minimum(np.searchsorted(at, cols), len(at) - 1)
+            hit = at[pos] == cols
+            out[hit] += (s[pos[hit]] * (wc / std)).astype(np.float32)
     return out

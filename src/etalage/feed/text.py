@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from etalage.feed.components import weighted_rows
+
 BUCKETS = 1 << 18
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 STOPWORDS = frozenset(
@@ -265,24 +267,14 @@ class TextIndex:
             terms, vals = self.vector(int(r))
             for t, v in zip(terms.tolist(), vals.tolist(), strict=True):
                 acc[t] = acc.get(t, 0.0) + w * v
-        out = np.zeros(n_items, np.float32)
         if not acc:
-            return out
+            return np.zeros(n_items, np.float32)
         top = sorted(acc.items(), key=lambda kv: -kv[1])[:max_terms]
         norm = float(np.sqrt(sum(v * v for _, v in top))) or 1.0
-        csc = self.csc
-        idx_parts, val_parts = [], []
-        for t, v in top:
-            lo, hi = csc.indptr[t], csc.indptr[t + 1]
-            if hi > lo:
-                idx_parts.append(csc.indices[lo:hi])
-                val_parts.append(csc.data[lo:hi] * np.float32(v / norm))
-        if idx_parts:
-            idx = np.concatenate(idx_parts)
-            keep = idx < n_items
-            out += np.bincount(idx[keep], weights=np.concatenate(val_parts)[keep], minlength=n_items)[
-                :n_items
-            ].astype(np.float32)
+        terms = np.array([t for t, _ in top], np.int64)
+        idx, vals = weighted_rows(self.csc, terms, np.array([v / norm for _, v in top]))
+        keep = idx < n_items
+        out = np.bincount(idx[keep], weights=vals[keep], minlength=n_items)[:n_items].astype(np.float32)
         qmap = {t: v / norm for t, v in top}
         for row, (terms, vals) in list(self.extra.items()):
             if row < n_items:

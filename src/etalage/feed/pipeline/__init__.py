@@ -87,14 +87,13 @@ def _affinity(req: FeedRequest, hist: History, index: FeedIndex, state: ServingS
         return compress(hyd.standardise(np.asarray(model.score_history(items, weights, ts))))
     wanted = index.model_idx[cands.idx]
     wanted = wanted[(wanted >= 0) & (wanted < n)]
-    sample = np.arange(0, n, max(1, n // AFFINITY_SAMPLE), dtype=np.int64)
-    cols = np.concatenate([sample, wanted])
-    raw = np.asarray(model.score_history_at(cols, items, weights, ts), np.float64)
-    ref = raw[: len(sample)]
+    step = max(1, n // AFFINITY_SAMPLE)
+    raw = np.asarray(model.score_history_at(wanted, items, weights, ts, sample_step=step), np.float64)
+    ref = raw[: len(raw) - len(wanted)]  # the even-stride sample comes first
     std = float(ref.std())
     out = np.zeros(n, np.float32)
     if std > 1e-9:
-        out[cols] = compress((raw - float(ref.mean())) / std)
+        out[wanted] = compress((raw[len(ref):] - float(ref.mean())) / std)
     return out
 
 

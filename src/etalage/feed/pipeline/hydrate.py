@@ -15,7 +15,10 @@ import numpy as np
 
 from etalage.feed.counters import FIELDS
 from etalage.feed.index import FeedIndex
+from etalage.feed.parameters import SOURCES
 from etalage.feed.pipeline.context import Candidates, FeedRequest, History
+
+_CONTENT = SOURCES.index("content")
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:
@@ -74,7 +77,8 @@ def hydrate(c: Candidates, req: FeedRequest, hist: History, index: FeedIndex, af
             sims = index.text.similarity(idx, seeds)
             best = sims.argmax(axis=1)
             s = sims[np.arange(k), best]
-            # where no source named a history item, the most similar one is the "because"
-            weak = (c.because < 0) & (s > 0.05)
-            c.because = np.where(weak, seeds[best], c.because)
+            # where no source named a history item, the most similar one is the "because" (always for the
+            # content source's proposals: their similarity is why they were proposed)
+            unnamed = (c.because < 0) & ((s > 0.05) | (c.source == _CONTENT))
+            c.because = np.where(unnamed, seeds[best], c.because)
     c.feats["affinity"], c.feats["follow"], c.feats["session"] = a, f, s

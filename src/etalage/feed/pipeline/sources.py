@@ -95,8 +95,9 @@ def content(s: SourceInput, quota: int) -> tuple[np.ndarray, np.ndarray]:
         return _EMPTY
     if len(hits) > quota:
         hits = hits[np.argpartition(-scores[hits], quota - 1)[:quota]]
-    sims = s.index.text.similarity(hits, items)
-    return hits.astype(np.int64), items[np.argmax(sims, axis=1)]
+    # the "because" (the most similar of these seeds) is named in hydration, which measures every
+    # candidate's similarity to them anyway
+    return hits.astype(np.int64), np.full(len(hits), -1, np.int64)
 
 
 def following(s: SourceInput, quota: int) -> tuple[np.ndarray, np.ndarray]:
