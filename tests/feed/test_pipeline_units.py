@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pytest
 
 from etalage.core.errors import BadRequest
+from etalage.feed.pages import significant
 from etalage.feed.parameters import DESCRIPTIONS, OUTCOMES, RankingParameters, preset
 from etalage.feed.pipeline import heads as H
 from etalage.feed.pipeline.ann import IVFIndex
@@ -217,3 +219,11 @@ def test_heads_round_trip_through_their_dict_with_every_field():
     heads = Heads(beta={"purchase": 0.3}, gamma={"click": 0.1}, fitted_rows=7, source="refit")
     assert heads.as_dict() == asdict(heads)  # written by hand for speed: it must not drift from the fields
     assert Heads.from_dict(heads.as_dict()) == heads
+
+
+def test_served_figures_keep_six_significant_digits() -> None:
+    figures = significant(np.array([0.0034506459164920684, 0.987184952, 6.4416985511779785, 7.7667038e-13, 0.0,
+                                    213.2481234, -0.000123456789, np.inf]))  # fmt: skip
+    assert figures[:7] == [0.00345065, 0.987185, 6.4417, 7.7667e-13, 0.0, 213.248, -0.000123457]
+    assert figures[7] == np.inf
+    assert orjson.dumps(figures[:2]) == b"[0.00345065,0.987185]"  # short in the served log's JSON

@@ -38,10 +38,24 @@ if TYPE_CHECKING:
     from etalage.feed.engine import FeedEngine
 
 VIEWER_TTL = 5.0  # seconds a process trusts its copy of a viewer's settings, follows and hidden items
-# The figures a served record keeps per item, at 6 decimals as the page shows them (full float precision made
-# the record half again as large, and a reconstruction agrees to 1e-4 either way).
+# The figures a served record keeps per item, to 6 significant digits (full float precision made the record a
+# fifth larger; the heads' refit and a reconstruction read them, and a rare purchase chance keeps its digits).
 _LOGGED = (*(f"p_{o}" for o in OUTCOMES), *(f"rate_{o}" for o in OUTCOMES), "affinity", "follow", "session",
            "trend", "age_h", "impressions", "worth")  # fmt: skip
+
+
+def significant(a: np.ndarray, digits: int = 6) -> list[float]:
+    """Each value rounded to ``digits`` significant digits (so JSON writes it short)."""
+    a = np.asarray(a, np.float64)
+    with np.errstate(all="ignore"):  # zeros, infinities and NaN come back unchanged
+        exponent = digits - 1 - np.floor(np.log10(np.abs(a)))
+        exponent = np.where(np.isfinite(exponent), exponent, 0).astype(np.int64)
+        up = np.power(10.0, np.maximum(exponent, 0))  # exact powers of ten: the quotient is the nearest double
+        down = np.power(10.0, np.maximum(-exponent, 0))
+        out = np.where(exponent >= 0, np.round(a * up) / up, np.round(a / down) * down)
+    return np.where(np.isfinite(out), out, a).tolist()
+
+
 REGION_NAMES = {"BE": "Belgium", "NL": "the Netherlands", "FR": "France", "DE": "Germany", "ES": "Spain",
                 "GB": "the United Kingdom", "US": "the United States", "ID": "Indonesia"}  # fmt: skip
 
@@ -208,7 +222,7 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
 
     cards = cards_for(0, limit)  # the spare picks' cards only if one of these cannot be served
     rows = np.array([p.row for p in picks], np.int64)
-    logged_figures = {name: np.round(c.feats[name][rows].astype(np.float64), 6).tolist() for name in _LOGGED}
+    logged_figures = {name: significant(c.feats[name][rows]) for name in _LOGGED}
     items, logged = [], []
     region_name = REGION_NAMES.get(region, region)
     for k, (pick, item_id, because_id) in enumerate(zip(picks, page_ids, because_ids, strict=True)):
