@@ -44,8 +44,9 @@ _LOGGED = (*(f"p_{o}" for o in OUTCOMES), *(f"rate_{o}" for o in OUTCOMES), "aff
            "trend", "age_h", "impressions", "worth")  # fmt: skip
 
 
-def significant(a: np.ndarray, digits: int = 6) -> list[float]:
-    """Each value rounded to ``digits`` significant digits (so JSON writes it short)."""
+def significant(a: np.ndarray, digits: int = 6) -> list[Any]:
+    """Each value rounded to ``digits`` significant digits (so JSON writes it short), as (nested) lists;
+    one call for a page's figures (a dozen numpy calls per array were a visible share of a page)."""
     a = np.asarray(a, np.float64)
     with np.errstate(all="ignore"):  # zeros, infinities and NaN come back unchanged
         exponent = digits - 1 - np.floor(np.log10(np.abs(a)))
@@ -222,7 +223,7 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
 
     cards = cards_for(0, limit)  # the spare picks' cards only if one of these cannot be served
     rows = np.array([p.row for p in picks], np.int64)
-    logged_figures = {name: significant(c.feats[name][rows]) for name in _LOGGED}
+    logged_figures = dict(zip(_LOGGED, significant(np.stack([c.feats[name][rows] for name in _LOGGED])), strict=True))
     items, logged = [], []
     region_name = REGION_NAMES.get(region, region)
     for k, (pick, item_id, because_id) in enumerate(zip(picks, page_ids, because_ids, strict=True)):
