@@ -32,3 +32,21 @@ def test_simulate_runs_over_http_and_saves_its_chart(tmp_path: Path) -> None:
         assert r["returns recorded by the platform"] <= r["purchases"]
     assert report["verdict"] is not None and not report["missing"]
     assert [len(v) for v in report["per_round"].values()] == [2, 2]  # per round, per configuration
+
+
+def test_the_hidden_truth_is_the_same_for_the_same_seed_whatever_ids_a_build_generated() -> None:
+    from etalage.feed.simulate.world import BAIT_SHARE, truth_for
+
+    def product(pid: str, category: str, n: int) -> dict:
+        return {"id": pid, "title": f"Soft Scarf {n}", "category_id": category,
+                "variants": [{"sku": f"D{n:04d}-1"}, {"sku": f"D{n:04d}-0"}]}  # fmt: skip
+
+    first = [truth_for(7, product(f"prd_a{n}", "cat_a", n), {"cat_a": "fashion"}) for n in range(400)]
+    again = [truth_for(7, product(f"prd_b{n}", "cat_b", n), {"cat_b": "fashion"}) for n in range(400)]
+    assert [(t.bait, t.appeal, t.return_prob, t.topic) for t in first] == [
+        (t.bait, t.appeal, t.return_prob, t.topic) for t in again
+    ]
+    assert first[0].topic == "fashion" and first[0].id == "prd_a0"
+    assert abs(sum(t.bait for t in first) / 400 - BAIT_SHARE) < 0.06
+    other_seed = [truth_for(8, product(f"prd_a{n}", "cat_a", n)) for n in range(400)]
+    assert [t.bait for t in other_seed] != [t.bait for t in first]

@@ -65,7 +65,8 @@ def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callabl
         products: dict[str, dict[str, Any]] = {}
         for region in world.EUR_REGIONS:
             products.update(world.catalogue(client, region))
-        truth = {pid: world.truth_for(opts.seed, p) for pid, p in products.items()}
+        slugs = world.category_slugs(client)
+        truth = {pid: world.truth_for(opts.seed, p, slugs) for pid, p in products.items()}
         topics = sorted({t.topic for t in truth.values()}) or ["none"]
         shops = sh.merchant_tokens(client, world.SCALE["merchants"]) if _has_returns_api(client) else None
         if shops is None:

@@ -4,7 +4,9 @@ it, and the hidden truth about every product (how engaging, how often returned).
 The template is built once by the demo builder (the platform's own, in a subprocess with its own data
 folder): merchants, products with stock and prices, videos, a history of interactions and the feed's
 first model. Each configuration gets an identical copy, its own test PSP and ``etalage serve`` process.
-The hidden truth is a function of (seed, product id), so every configuration meets the same products.
+The hidden truth is a function of the seed and what the builder makes the same for the same seed (a product's
+title and SKUs, its category's slug), not of generated ids: every configuration, and every run with that seed,
+meets the same products.
 """
 
 from __future__ import annotations
@@ -40,12 +42,16 @@ class ProductTruth:
     bait: bool
 
 
-def truth_for(seed: int, product: dict[str, Any]) -> ProductTruth:
-    rng = np.random.default_rng((zlib.crc32(product["id"].encode()) ^ seed) & 0xFFFFFFFF)
+def truth_for(seed: int, product: dict[str, Any], category_slugs: dict[str, str] | None = None) -> ProductTruth:
+    skus = ",".join(sorted(v.get("sku", "") for v in product.get("variants") or []))
+    name = f"{product.get('title', '')}|{skus}" if skus else product["id"]
+    rng = np.random.default_rng((zlib.crc32(name.encode()) ^ seed) & 0xFFFFFFFF)
     bait = rng.random() < BAIT_SHARE
     appeal = float(rng.normal(0.0, 0.5)) + (1.6 if bait else 0.0)
     returns = 0.55 if bait else float(rng.uniform(0.02, 0.1))
-    return ProductTruth(product["id"], product.get("category_id") or "none", appeal, returns, bait)
+    category = product.get("category_id")
+    topic = (category_slugs or {}).get(category, category) if category else "none"
+    return ProductTruth(product["id"], topic, appeal, returns, bait)
 
 
 def free_port() -> int:
@@ -141,6 +147,12 @@ def _wait(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 120.0
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def category_slugs(client: httpx.Client) -> dict[str, str]:
+    """Category id -> slug (ids are generated anew with every build; slugs are not)."""
+    answer = client.get("/api/v1/categories")
+    return {c["id"]: c["slug"] for c in answer.json()} if answer.status_code == 200 else {}
 
 
 def catalogue(client: httpx.Client, region: str) -> dict[str, dict[str, Any]]:
