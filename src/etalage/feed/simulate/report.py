@@ -69,6 +69,7 @@ def chart(report: Report, path: Path) -> Path:
         ax.plot(range(1, len(rates) + 1), rates, marker="o", color=colour, label=res.name)
     ax.set_title("Return rate by round (the ranker learns)", fontsize=10)
     ax.set_xlabel("round")
+    ax.set_xticks(range(1, report.options.rounds + 1))  # whole rounds, not 1.5
     ax.legend(fontsize=8)
     o = report.options
     fig.suptitle(f"etalage simulate: {o.shoppers} synthetic shoppers × {o.rounds} rounds (seed {o.seed})")
