@@ -62,18 +62,20 @@ def csr_topk_rows(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
 
 
+def row_entries(m: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``rows``' entries sit in ``m.indices`` / ``m.data`` (a CSC matrix: its columns), row after row,
+    and how many each row has: reading a few rows without building a sparse matrix of them (scipy's per-call
+    overhead was more than the arithmetic)."""
+    lo = m.indptr[rows]
+    counts = m.indptr[np.asarray(rows) + 1] - lo
+    return np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum())), counts
+
+
 def weighted_rows(
     m: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Σ_j weights[j] · m[rows[j]] (a CSC matrix: its columns) as (index, value) pairs, an index possibly
-    repeated: a sum over a few rows without building a one-row sparse matrix (scipy's per-call overhead
-    was more than the arithmetic)."""
-    lo = m.indptr[rows]
-    counts = m.indptr[np.asarray(rows) + 1] - lo
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    take = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+    """Σ_j weights[j] · m[rows[j]] as (index, value) pairs, an index possibly repeated."""
+    take, counts = row_entries(m, rows)
     return m.indices[take], m.data[take].astype(np.float64) * np.repeat(weights, counts)
 
 

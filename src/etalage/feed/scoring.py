@@ -159,9 +159,8 @@ def blend_one_at(
     w = model.config.weights
     tables: DenseTables = model.dense_tables
     n_items = model.n_items
-    cols = np.asarray(cols, np.int64)
-    if step:
-        cols = np.concatenate([np.arange(0, n_items, step, dtype=np.int64), cols])
+    wanted = np.asarray(cols, np.int64)
+    cols = np.concatenate([np.arange(0, n_items, step, dtype=np.int64), wanted]) if step else wanted
     if not np.any(vals):  # no usable history: the prior alone, at full weight (as blend_scores)
         return model.prior_z[cols]
     coef = np.zeros(tables.table.shape[1], dtype=np.float64)
@@ -178,10 +177,9 @@ def blend_one_at(
             coef[tables.slices[name]] = u * (wc / std)
             offset -= mean * wc / std
     coef32 = coef.astype(np.float32)
+    out = tables.table[wanted] @ coef32
     if step:
-        out = np.concatenate([tables.every(step) @ coef32, tables.table[cols[len(range(0, n_items, step)):]] @ coef32])
-    else:
-        out = tables.table[cols] @ coef32
+        out = np.concatenate([tables.every(step) @ coef32, out])
     out += np.float32(offset)
     wp = float(w.get("prior", 0.0))
     if wp:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from etalage.feed.components import weighted_rows
+from etalage.feed.components import row_entries, weighted_rows
 
 BUCKETS = 1 << 18
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
@@ -223,9 +223,7 @@ class TextIndex:
         if extra:
             base &= ~np.isin(ids, np.fromiter(extra, np.int64, len(extra)))
         at = np.flatnonzero(base)
-        lo, hi = csr.indptr[ids[at]], csr.indptr[ids[at] + 1]
-        lens = hi - lo
-        offs = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(lo, lens)
+        offs, lens = row_entries(csr, ids[at])
         parts = [(csr.indices[offs].astype(np.int64), csr.data[offs], np.repeat(at, lens))]
         for k in np.flatnonzero(~base).tolist():
             terms, vals = self.vector(int(ids[k]))
