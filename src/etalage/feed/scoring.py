@@ -68,12 +68,9 @@ def build_dense_tables(model: EtalageModel) -> DenseTables:
     return DenseTables(names, table, slices, means, covs)
 
 
-def _dense_queries(model: EtalageModel, hist: sp.csr_matrix, name: str) -> np.ndarray:
-    if name == "collab":
-        return np.asarray(hist @ model.left)
-    if name == "flow":
-        return np.asarray(hist @ model.item_factors)
-    return np.asarray(hist @ model.content)
+def _query_side(model: EtalageModel, name: str) -> np.ndarray:
+    """The table a history is multiplied by to get a dense component's query."""
+    return {"collab": model.left, "flow": model.item_factors}.get(name, model.content)
 
 
 def blend_scores(
@@ -97,7 +94,7 @@ def blend_scores(
         wc = float(w.get(name, 0.0))
         if not wc:
             continue
-        u = _dense_queries(model, hist, name).astype(np.float64)
+        u = np.asarray(hist @ _query_side(model, name)).astype(np.float64)
         mean = u @ tables.means[name]
         var = np.einsum("ij,jk,ik->i", u, tables.covs[name], u)
         std = np.sqrt(np.maximum(var, 0.0))
@@ -165,12 +162,11 @@ def blend_one_at(
         return model.prior_z[cols]
     coef = np.zeros(tables.table.shape[1], dtype=np.float64)
     offset = 0.0
-    sources = {"collab": model.left, "flow": model.item_factors, "content": model.content}
     for name in tables.names:
         wc = float(w.get(name, 0.0))
         if not wc:
             continue
-        u = (vals.astype(np.float32) @ sources[name][rows]).astype(np.float64)
+        u = (vals.astype(np.float32) @ _query_side(model, name)[rows]).astype(np.float64)
         mean = float(u @ tables.means[name])
         std = float(np.sqrt(max(float(u @ tables.covs[name] @ u), 0.0)))
         if std > 1e-12 * (1.0 + abs(mean)):
