@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from etalage.db import Base, IdColumn, utcnow
+from etalage.feed.served_format import ServedItems
 
 PSEUDONYM = 64
 
@@ -37,7 +38,7 @@ class FeedServed(Base):
     params_version: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str | None] = mapped_column(String(64))
     history: Mapped[list[Any]] = mapped_column(default=list)  # [[item_id, weight, ts_ms], ...]
-    items: Mapped[list[Any]] = mapped_column(default=list)
+    items: Mapped[list[Any]] = mapped_column(ServedItems, default=list)  # stored columnar: served_format
     # heads' coefficients, outcome weights, candidates per source, what each filter removed
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     candidates: Mapped[int] = mapped_column(Integer, default=0)

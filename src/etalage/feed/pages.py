@@ -24,7 +24,7 @@ from etalage.core.errors import BadRequest, InvalidInput
 from etalage.db import new_id, utcnow
 from etalage.events import service as events
 from etalage.events.log import StoredEvent
-from etalage.feed import catalogue, served
+from etalage.feed import catalogue, served, served_format
 from etalage.feed.index import KINDS
 from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory, FeedSetting
 from etalage.feed.parameters import OUTCOMES
@@ -224,7 +224,9 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
     cards = cards_for(0, limit)  # the spare picks' cards only if one of these cannot be served
     rows = np.array([p.row for p in picks], np.int64)
     logged_figures = dict(zip(_LOGGED, significant(np.stack([c.feats[name][rows] for name in _LOGGED])), strict=True))
-    items, logged = [], []
+    items: list[dict[str, Any]] = []
+    kept: list[int] = []  # which picks were served (a removed card's spare takes its place)
+    logged: list[served_format.LoggedItem] = []
     region_name = REGION_NAMES.get(region, region)
     for k, (pick, item_id, because_id) in enumerate(zip(picks, page_ids, because_ids, strict=True)):
         if len(items) == limit:
@@ -254,16 +256,8 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
                       "video": card if kind == "video" else None, "live_room": card if kind == "live_room" else None,
                       "products": products, "source": why["source"], "score": why["score"],
                       "predictions": predictions, "explanation": why})  # fmt: skip
-        logged.append({"position": position, "item_id": item_id, "kind": kind, "source": why["source"],
-                       "because_of": because_id, "score": why["score"], "explore_slot": pick.explore_slot,
-                       "predictions": predictions,
-                       "rates": {o: figures[f"rate_{o}"] for o in OUTCOMES},
-                       "signals": {s: figures[s] for s in ("affinity", "follow", "session")},
-                       "features": {"trend": figures["trend"], "age_h": round(figures["age_h"], 3),
-                                    "impressions": figures["impressions"], "quality": q, "worth": figures["worth"]},
-                       "value": why["value"], "adjustments": why["adjustments"],
-                       "reasons": [{"code": r["code"], "contribution": r["contribution"],
-                                    "because_of": r["because_of"]} for r in why["reasons"]]})  # fmt: skip
+        kept.append(k)
+        logged.append(served_format.LoggedItem(item_id, kind, because_id, pick.explore_slot, q, why))
     end_reason = result.end_reason
     next_cursor = None
     if items and end_reason not in ("exhausted", "nothing_available"):
@@ -274,7 +268,8 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
         "id": served_id, "chain_id": chain_id, "page": page, "pseudonym": pseudonym, "mode": mode,
         "mode_reason": reason, "region": region, "age_band": req.age_band, "preset": state.params.preset,
         "params_version": state.params.version, "model_version": state.model_version,
-        "history": hist.logged[: state.params.history_events], "items": logged,
+        "history": hist.logged[: state.params.history_events],
+        "items": served_format.pack(logged, {name: [v[k] for k in kept] for name, v in logged_figures.items()}),
         "context": {"heads": state.heads.as_dict(), "outcome_weights": dict(state.params.outcome_weights),
                     "by_source": result.by_source, "filtered": result.filtered},
         "candidates": result.candidates, "end_reason": end_reason, "latency_ms": round(latency, 3),

@@ -14,10 +14,11 @@ import threading
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import JSON, delete, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from etalage.db import Database, utcnow
+from etalage.feed import served_format
 from etalage.feed.models import FeedServed
 from etalage.feed.parameters import OUTCOMES
 from etalage.feed.pipeline import heads as H
@@ -109,7 +110,7 @@ def row_dict(row: FeedServed) -> dict[str, Any]:
 def load(session: Session, log_: ServedLog | None, served_id: str) -> dict[str, Any] | None:
     pending = log_.get(served_id) if log_ is not None else None
     if pending is not None:
-        return pending
+        return {**pending, "items": served_format.unpack(pending["items"])}
     row = session.get(FeedServed, served_id)
     return row_dict(row) if row is not None else None
 
@@ -117,11 +118,11 @@ def load(session: Session, log_: ServedLog | None, served_id: str) -> dict[str, 
 def chain_items(session: Session, log_: ServedLog | None, chain_id: str) -> set[str]:
     """Item ids on every page of a scroll so far (so the next page repeats none of them)."""
     out: set[str] = set()
-    rows = session.scalars(select(FeedServed.items).where(FeedServed.chain_id == chain_id))
-    for items in rows:
-        out.update(i["item_id"] for i in items)
+    stored = type_coerce(FeedServed.items, JSON)  # as stored: only the ids are wanted
+    for items in session.scalars(select(stored).where(FeedServed.chain_id == chain_id)):
+        out.update(served_format.item_ids(items))
     for r in log_.pending_for_chain(chain_id) if log_ is not None else []:
-        out.update(i["item_id"] for i in r["items"])
+        out.update(served_format.item_ids(r["items"]))
     return out
 
 

@@ -20,11 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import JSON, select, type_coerce
 
 from etalage.db import Database, utcnow
 from etalage.events.log import EventLog
-from etalage.feed import catalogue, modelview
+from etalage.feed import catalogue, modelview, served_format
 from etalage.feed.counters import TREND_WEIGHTS, F, ItemStats, event_effects
 from etalage.feed.dataset import DEFAULT_EVENT_WEIGHTS, SPLITS, InteractionData
 from etalage.feed.models import FeedServed, FeedSetting
@@ -191,19 +191,19 @@ def fit_heads(db: Database, labels: dict[tuple[str, str], list[tuple[str, float]
     rows_x, rows_r, rows_y = [], [], []
     with db.read() as s:
         for pseudonym, created, items in s.execute(
-            select(FeedServed.pseudonym, FeedServed.created_at, FeedServed.items)
+            select(FeedServed.pseudonym, FeedServed.created_at, type_coerce(FeedServed.items, JSON))
             .where(FeedServed.created_at >= since, FeedServed.pseudonym.is_not(None))
             .order_by(FeedServed.created_at.desc()).limit(max_rows // 5)):  # fmt: skip
             t0 = created.timestamp() * 1000
-            for it in items:
-                seen = labels.get((pseudonym, it["item_id"]), [])
-                window = [k for k, t in seen if t0 <= t <= t0 + LABEL_WINDOW_MS]
+            ids, sig, rates = served_format.signals_and_rates(items)  # as stored: no dict per item
+            for k, item_id in enumerate(ids):
+                seen = labels.get((pseudonym, item_id), [])
+                window = [kind for kind, t in seen if t0 <= t <= t0 + LABEL_WINDOW_MS]
                 if "impression" not in window:
                     continue
-                sig = it["signals"]
-                rows_x.append([1.0, sig["affinity"], sig["follow"], sig["session"]])
-                rows_r.append([it["rates"][o] for o in OUTCOMES])
-                rows_y.append([float(any(LABEL_KINDS.get(k) == o for k in window)) for o in OUTCOMES])
+                rows_x.append([1.0, sig["affinity"][k], sig["follow"][k], sig["session"][k]])
+                rows_r.append([rates[o][k] for o in OUTCOMES])
+                rows_y.append([float(any(LABEL_KINDS.get(kind) == o for kind in window)) for o in OUTCOMES])
     heads = H.Heads.from_dict(base.as_dict())
     if len(rows_x) < 200:
         return heads
