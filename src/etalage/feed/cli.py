@@ -230,6 +230,8 @@ def simulate(
     configs: str = typer.Option("quality-aware,engagement-only,non-profiled", help="Comma-separated."),
     keep: Path | None = typer.Option(None, help="Keep the marketplace copies in this folder."),
     out: Path | None = typer.Option(None, help="Folder for the chart and JSON (default: bench/results)."),
+    repeat: int = typer.Option(1, help="Runs of each configuration on the same world (reported: their mean, "
+                               "and every run)."),
 ) -> None:
     """Synthetic shoppers use the platform over HTTP; compare the quality-aware ranker, an engagement-only
     one and the non-profiled feed (GMV, conversion, engagement-to-conversion, return rate) with a chart."""
@@ -241,13 +243,14 @@ def simulate(
 
     chosen = tuple(c.strip() for c in configs.split(",") if c.strip())
     unknown = [c for c in chosen if c not in CONFIGS]
-    if unknown or shoppers < 1 or rounds < 1:
-        raise typer.BadParameter(f"configs are {', '.join(CONFIGS)}; shoppers and rounds at least 1")
+    if unknown or shoppers < 1 or rounds < 1 or repeat < 1:
+        raise typer.BadParameter(f"configs are {', '.join(CONFIGS)}; shoppers, rounds and repeat at least 1")
     console = Console(width=None if sys.stdout.isatty() else 160)
     opts = SimOptions(shoppers=shoppers, rounds=rounds, seed=seed, url=url, psp_url=psp_url, configs=chosen,
-                      keep=keep)  # fmt: skip
+                      keep=keep, repeat=repeat)  # fmt: skip
     report = run_simulation(opts, say=lambda m: console.log(m))
-    table = Table(title=f"etalage simulate ({shoppers} shoppers × {rounds} rounds, seed {seed})")
+    runs = f", mean of {repeat} runs" if repeat > 1 else ""
+    table = Table(title=f"etalage simulate ({shoppers} shoppers × {rounds} rounds, seed {seed}{runs})")
     data = rep.rows(report)
     for col in data[0]:
         table.add_column(col, justify="left" if col == "config" else "right")
@@ -257,10 +260,14 @@ def simulate(
     verdict = rep.verdict(report)
     if verdict:
         console.print(
-            f"quality-aware vs engagement-only: return rate {verdict['return_rate_quality']:.1%} vs "
-            f"{verdict['return_rate_engagement']:.1%}, GMV {verdict['gmv_change']:+.1%} "
-            f"→ [bold]{'met' if verdict['met'] else 'NOT met'}[/bold] (lower returns at ≥ −5 % GMV)"
+            f"quality-aware vs engagement-only{' (means)' if repeat > 1 else ''}: return rate "
+            f"{verdict['return_rate_quality']:.1%} vs {verdict['return_rate_engagement']:.1%}, GMV "
+            f"{verdict['gmv_change']:+.1%} → [bold]{'met' if verdict['met'] else 'NOT met'}[/bold] (lower returns "
+            f"at ≥ −5 % GMV)"
         )
+        if repeat > 1:
+            each = ", ".join(f"{p['gmv_change']:+.1%}{'' if p['met'] else ' (not met)'}" for p in verdict["pairs"])
+            console.print(f"run by run, GMV change: {each}; met in {verdict['runs_met']} of {verdict['runs']}")
     for line in report.missing:
         console.print(f"[yellow]missing:[/yellow] {line}")
     folder = out or (Path("bench/results") if Path("bench/results").is_dir() else Path("."))
