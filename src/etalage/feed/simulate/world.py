@@ -93,7 +93,10 @@ def platform(template: Path, run_dir: Path, *, ranker: str, workers: int = 1) ->
     if run_dir.exists():
         shutil.rmtree(run_dir)
     shutil.copytree(template, run_dir)
-    psp_port, port = free_port(), free_port()
+    psp_port = free_port()
+    port = free_port()
+    while port == psp_port:  # a port just released can be handed out again at once
+        port = free_port()
     env = dict(
         os.environ,
         ETALAGE_DATA_DIR=str(run_dir),
@@ -163,7 +166,9 @@ def catalogue(client: httpx.Client, region: str) -> dict[str, dict[str, Any]]:
         params: dict[str, Any] = {"region": region, "limit": 200}
         if cursor:
             params["cursor"] = cursor
-        page = client.get("/api/v1/products", params=params).json()
+        answer = client.get("/api/v1/products", params=params)
+        answer.raise_for_status()  # say which request failed, not that an empty body is not JSON
+        page = answer.json()
         for p in page.get("items", []):
             out[p["id"]] = p
         cursor = page.get("next_cursor")
