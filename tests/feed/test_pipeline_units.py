@@ -157,6 +157,74 @@ def test_commerce_rates_start_from_the_items_own_earlier_funnel_steps() -> None:
     assert rates["watch_completion"][1] == pytest.approx(flat["watch_completion"][1])  # the first step as before
 
 
+def test_a_dear_new_product_is_not_expected_to_sell_like_a_cheap_one() -> None:
+    """With ``price_elasticity`` 1 a new product's chance of reaching the cart once clicked falls in
+    proportion to its relative price, so its price alone does not raise its value; its own sales still count
+    at their price."""
+    from etalage.feed.counters import F
+
+    params = preset("quality")
+    assert params.price_elasticity == 1.0 and preset("engagement").price_elasticity == 0.0
+    heads = H.Heads.defaults(params)
+    counts = np.zeros((len(F), 4))
+    counts[F["impressions"]] = [40, 40, 400, 400]
+    counts[F["completions"]] = [20, 20, 200, 200]
+    counts[F["clicks"]] = [6, 6, 60, 60]
+    counts[F["carts"]] = [0, 0, 30, 30]  # the last two have sold, alike, whatever their price
+    counts[F["purchases"]] = [0, 0, 20, 20]
+    rel = np.array([1.0, 4.0, 1.0, 4.0])
+    has = np.ones(4, bool)
+    priced, _ = H.base_rates(counts, has, heads, params.rate_strength, True, rel, params.price_elasticity)
+    blind, _ = H.base_rates(counts, has, heads, params.rate_strength, True)
+    for o in ("watch_completion", "like_share", "product_click"):
+        assert priced[o].tolist() == pytest.approx(blind[o].tolist())  # before the cart: price plays no part
+    assert priced["add_to_cart"][0] == pytest.approx(blind["add_to_cart"][0])  # at the median: as before
+    assert priced["add_to_cart"][1] < 0.3 * priced["add_to_cart"][0]  # four times dearer, nothing of its own
+    zero = {s: np.zeros(4) for s in H.SIGNALS}
+    value = H.value(H.predict(priced, zero, heads), params, rel)
+    assert value[1] <= value[0] * 1.02  # its price does not make a new dear product worth more
+    assert value[3] > 2.5 * value[2]  # sales of its own count at their price
+    assert priced["add_to_cart"][3] > 0.8 * priced["add_to_cart"][2]
+
+
+def test_the_lists_price_a_region_as_scoring_does() -> None:
+    """The lists reprice only the cart and purchase steps per region, from rates smoothed once; scoring
+    smooths everything per page. Both must give the same chances."""
+    from etalage.feed.counters import F
+
+    rng = np.random.default_rng(11)
+    params = preset("quality")
+    heads = H.Heads.defaults(params)
+    counts = rng.poisson(2.0, (len(F), 300)).astype(float)
+    counts[F["impressions"]] = rng.integers(0, 400, 300)
+    has = rng.random(300) < 0.8
+    rel = rng.uniform(0.25, 4.0, 300)
+    full, _ = H.base_rates(counts, has, heads, params.rate_strength, True, rel, params.price_elasticity)
+    raw = H.smoothed_rates(counts, heads, params.rate_strength, True)
+    priced = H.priced_cart_and_purchase(counts, has, heads, params.rate_strength, raw, rel, params.price_elasticity)
+    assert set(priced) == {"add_to_cart", "purchase"}
+    for o, r in priced.items():
+        assert r.tolist() == pytest.approx(full[o].tolist(), rel=1e-12, abs=1e-15)
+    unpriced, _ = H.base_rates(counts, has, heads, params.rate_strength, True, smoothed=raw)
+    assert unpriced["product_click"].tolist() == pytest.approx(full["product_click"].tolist(), rel=1e-12)
+    assert not np.allclose(unpriced["purchase"], full["purchase"])  # the price did change something
+
+
+def test_chances_without_signals_in_closed_form_are_the_heads_predictions() -> None:
+    rng = np.random.default_rng(5)
+    heads = H.Heads.defaults(preset("quality"))
+    heads.alpha.update({"purchase": 0.4, "like_share": -0.9, "watch_completion": 2.0})
+    rates = {o: rng.uniform(0, 1, 500) for o in OUTCOMES}
+    rates["purchase"][:50] = 0.0  # no products: no chance
+    rates["add_to_cart"][50:60] = [0.0, 1e-9, 1e-6, 0.5, 1 - 1e-9, 1.0, 1e-3, 0.2, 0.999, 0.01]
+    zero = np.zeros(500)
+    full = H.predict(rates, {"affinity": zero, "follow": zero, "session": zero}, heads)
+    closed = H.predict_without_signals(rates, heads)
+    for o in OUTCOMES:
+        assert closed[o].tolist() == pytest.approx(full[o].tolist(), abs=1e-12)
+    assert not closed["purchase"][:50].any()
+
+
 def test_the_affinity_keeps_its_order_but_not_its_tail() -> None:
     """Over a large catalogue the items a history points at are tens of deviations above the rest: the
     affinity keeps their order, but a linear term would make each of them a near-certain purchase."""

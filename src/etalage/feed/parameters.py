@@ -50,6 +50,10 @@ class RankingParameters:
     # ...and for clicks, carts and purchases, towards its own rate of the funnel's step before, times the
     # platform's conversion between the two (purchases are rare; an item's completions and clicks are not)
     funnel_rates: bool = True
+    # ...and a product's chance of being added to cart once clicked falls with its price relative to the
+    # region's median, to this power, until its own carts say otherwise: at 1, a dear new product's price is
+    # offset by fewer expected sales, so price alone never ranks it higher (0: the price is not considered)
+    price_elasticity: float = 1.0
     rates_half_life_days: float = 14.0  # older interactions count less in an item's rates
     # How much each signal moves an outcome's odds (log-odds per unit); the learner refits them from
     # served pages and what followed, these are the starting values.
@@ -127,6 +131,7 @@ def preset(name: str) -> RankingParameters:
             preset="engagement",
             outcome_weights={o: (1.0 if o in ("watch_completion", "like_share") else 0.0) for o in OUTCOMES},
             value_by_price=False,
+            price_elasticity=0.0,
             value_net_of_returns=False,
             quality_enabled=False,
         )
@@ -147,6 +152,9 @@ DESCRIPTIONS: dict[str, str] = {
     "funnel_rates": "Whether a video's chance of a product click, add to cart and purchase starts from its own "
     "rate of the step before (completed views, clicks, adds to cart) times the platform's conversion "
     "between the two, instead of from the platform's average, until it has evidence of its own.",
+    "price_elasticity": "How much a product's expected chance of being added to cart once clicked falls with "
+    "its price relative to the median price in your region, until its own sales show otherwise (1: in "
+    "proportion, so its price alone never makes a new product rank higher; 0: not at all).",
     "rate_strength": "How many impressions of evidence an item needs before its own rates outweigh the "
     "platform's average (smoothing of new items' rates).",
     "rates_half_life_days": "Half-life of interactions in an item's rates: recent behaviour counts more.",

@@ -138,9 +138,8 @@ def run(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) 
         elif len(cands) < req.limit and end_reason is None:
             end_reason = "exhausted"
     affinity = _affinity(req, hist, index, state, cands)
-    hyd.hydrate(
-        cands, req, hist, index, affinity, state.quality, state.creator_impressions, lists.get("worth")
-    )
+    hyd.hydrate(cands, req, hist, index, affinity, state.quality, state.creator_impressions, lists.get("worth"),
+                lists.get("relative_price"))  # fmt: skip
     scoring.score(cands, state.heads, params)
     picks = rr.rerank(cands, params, req.limit, SPARE_PICKS)
     rows = np.array([p.row for p in picks], np.int64)

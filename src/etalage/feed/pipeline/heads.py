@@ -7,7 +7,8 @@ For item j and outcome o (watch completion, like/share, product click, add to ca
 ``r_o(j)`` is the item's own rate (outcome count / impressions, fading with time) smoothed with
 ``rate_strength`` pseudo-impressions towards the platform's average, or, for the commerce outcomes with
 ``funnel_rates``, towards the item's own rate of the funnel's step before times the platform's conversion
-between the two. The other terms are what the viewer brings: the served model's personal score (a
+between the two (into the cart, also times the product's relative price to the power −``price_elasticity``:
+a dear product is expected to sell less once clicked, until its own sales show otherwise). The other terms are what the viewer brings: the served model's personal score (a
 standardised blend, ~N(0,1) over the catalogue, log-compressed beyond ±2: ``pipeline.compress``), following
 the creator, and similarity to this session's engaged items. α, β, γ, δ are refitted by the learner from
 served pages and the outcomes that followed (``training.fit_heads``); until then the published defaults
@@ -104,27 +105,79 @@ _IS_WORTH = np.array([o in WORTH_OUTCOMES for o in OUTCOMES])
 # are rare, so where an item has few of them its clicks and completions are the better evidence
 _FUNNEL = [(OUTCOMES.index(c), OUTCOMES.index(p)) for c, p in (("product_click", "watch_completion"),
            ("add_to_cart", "product_click"), ("purchase", "add_to_cart"))]  # fmt: skip
+_CART = OUTCOMES.index("add_to_cart")
 
 
-def base_rates(
-    counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float, funnel: bool = False
-) -> tuple[dict, dict]:
-    """Smoothed rates and their posterior standard deviations per outcome, for the given items. With
-    ``funnel``, the commerce rates are pulled towards the item's own earlier steps (see ``_FUNNEL``)."""
+def smoothed_rates(
+    counts: np.ndarray, heads: Heads, strength: float, funnel: bool = False,
+    relative_price: np.ndarray | None = None, elasticity: float = 0.0,
+) -> np.ndarray:
+    """Each outcome's rate (rows in OUTCOMES order), smoothed as ``base_rates`` says; not yet clipped."""
     shown = counts[F["impressions"]]
-    g = np.array([heads.global_rates.get(o, DEFAULT_GLOBAL[o]) for o in OUTCOMES])[:, None]
+    g = _global(heads)[:, None]
     r = (counts[_RATE_FIELD] + strength * g) / (shown + strength)
     if funnel:
         # an item's own earlier step says more than the platform's average: each later step is smoothed
         # towards the item's (smoothed) rate of the step before times the platform's conversion between the two
         for child, parent in _FUNNEL:
-            r[child] = (counts[_RATE_FIELD[child]] + strength * r[parent] * (g[child] / g[parent])) / (shown + strength)
-    r = np.clip(r, 1e-6, 1 - 1e-6)
-    sd = np.sqrt(r * (1 - r) / (shown + strength + 1))
+            r[child] = _funnel_step(counts, r[parent], g, strength, child, parent, relative_price, elasticity)
+    return r
+
+
+def _funnel_step(counts: np.ndarray, before: np.ndarray, g: np.ndarray, strength: float, child: int, parent: int,
+                 relative_price: np.ndarray | None, elasticity: float) -> np.ndarray:  # fmt: skip
+    ratio = g[child] / g[parent]
+    if child == _CART and relative_price is not None and elasticity:
+        ratio = ratio * np.power(relative_price, -elasticity)
+    return (counts[_RATE_FIELD[child]] + strength * before * ratio) / (counts[F["impressions"]] + strength)
+
+
+def _global(heads: Heads) -> np.ndarray:
+    return np.array([heads.global_rates.get(o, DEFAULT_GLOBAL[o]) for o in OUTCOMES])
+
+
+def base_rates(
+    counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float, funnel: bool = False,
+    relative_price: np.ndarray | None = None, elasticity: float = 0.0, smoothed: np.ndarray | None = None,
+) -> tuple[dict, dict]:
+    """Smoothed rates and their posterior standard deviations per outcome, for the given items. With
+    ``funnel``, the commerce rates are pulled towards the item's own earlier steps (see ``_FUNNEL``), the
+    step into the cart scaled by ``relative_price`` ** −``elasticity`` (a dear product sells less once clicked).
+    ``smoothed``: ``smoothed_rates``'s answer for these arguments, if already at hand."""
+    if smoothed is None:
+        smoothed = smoothed_rates(counts, heads, strength, funnel, relative_price, elasticity)
+    r = np.clip(smoothed, 1e-6, 1 - 1e-6)
+    sd = np.sqrt(r * (1 - r) / (counts[F["impressions"]] + strength + 1))
     no_sale = _IS_COMMERCE & ~np.asarray(has_products, bool)
     r[no_sale] = 0.0
     sd[no_sale] = 0.0
     return dict(zip(OUTCOMES, r, strict=True)), dict(zip(OUTCOMES, sd, strict=True))
+
+
+def priced_cart_and_purchase(counts: np.ndarray, has_products: np.ndarray, heads: Heads, strength: float,
+                             unpriced: np.ndarray, relative_price: np.ndarray, elasticity: float) -> dict:  # fmt: skip
+    """The add-to-cart and purchase rates of ``base_rates`` (with ``funnel``) for one region's relative prices,
+    from ``smoothed_rates`` without a price: only the funnel's steps from the cart on are computed again
+    (the lists do this per region for the whole catalogue)."""
+    g = _global(heads)[:, None]
+    out = {}
+    before = unpriced[_FUNNEL[1][1]]  # the clicks: the step into the cart starts from them
+    for child, parent in _FUNNEL[1:]:
+        before = _funnel_step(counts, before, g, strength, child, parent, relative_price, elasticity)
+        out[OUTCOMES[child]] = np.where(np.asarray(has_products, bool), np.clip(before, 1e-6, 1 - 1e-6), 0.0)
+    return out
+
+
+def predict_without_signals(rates: dict, heads: Heads) -> dict:
+    """``predict`` with every viewer signal at 0 (the non-personal lists), in closed form:
+    σ(logit r + α) = r·e^α / (1 − r + r·e^α), a few multiplications instead of a log and an exp per value
+    (at 100,000 items the lists' rebuild spent most of its time there)."""
+    out = {}
+    for o in rates:  # all outcomes, or some
+        r = np.asarray(rates[o], np.float64)
+        scaled = np.clip(r, 1e-6, 1 - 1e-6) * np.exp(heads.alpha.get(o, 0.0))
+        out[o] = np.where(r > 0, scaled / (1.0 - np.clip(r, 1e-6, 1 - 1e-6) + scaled), 0.0)
+    return out
 
 
 def predict(rates: dict, signals: dict[str, np.ndarray], heads: Heads, drop: str | None = None) -> dict:

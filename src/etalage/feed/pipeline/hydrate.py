@@ -30,7 +30,7 @@ def standardise(scores: np.ndarray) -> np.ndarray:
 
 def hydrate(c: Candidates, req: FeedRequest, hist: History, index: FeedIndex, affinity: np.ndarray | None,
             quality: Any, creator_impressions: np.ndarray | None = None,
-            worth: np.ndarray | None = None) -> None:  # fmt: skip
+            worth: np.ndarray | None = None, relative_price: np.ndarray | None = None) -> None:  # fmt: skip
     idx = c.idx
     k = len(idx)
     counts = index.stats.counts(idx, req.now_ms)
@@ -56,12 +56,13 @@ def hydrate(c: Candidates, req: FeedRequest, hist: History, index: FeedIndex, af
         ok = idx < len(quality.factor)
         q[ok] = quality.factor[idx[ok]]
     c.feats["quality"] = q
-    # what a purchase through the item is worth (lists.worth); items newer than the lists count 1
-    w = np.ones(k)
-    if worth is not None:
-        ok = idx < len(worth)
-        w[ok] = worth[idx[ok]]
-    c.feats["worth"] = w
+    # what a purchase through the item is worth and its relative price (lists); items newer than the lists: 1
+    for name, per_item in (("worth", worth), ("relative_price", relative_price)):
+        w = np.ones(k)
+        if per_item is not None:
+            ok = idx < len(per_item)
+            w[ok] = per_item[idx[ok]]
+        c.feats[name] = w
     a = np.zeros(k, np.float32)
     f = np.zeros(k, np.float32)
     s = np.zeros(k, np.float32)

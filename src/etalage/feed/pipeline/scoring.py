@@ -11,7 +11,7 @@ from etalage.feed.pipeline.context import Candidates
 
 def score(c: Candidates, heads: H.Heads, params: RankingParameters) -> None:
     rates, sds = H.base_rates(c.feats["counts"], c.feats["has_products"], heads, params.rate_strength,
-                               params.funnel_rates)
+                               params.funnel_rates, c.feats.get("relative_price"), params.price_elasticity)
     signals = {"affinity": c.feats["affinity"], "follow": c.feats["follow"], "session": c.feats["session"]}
     p = H.predict(rates, signals, heads)
     for o in OUTCOMES:
