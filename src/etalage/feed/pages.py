@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 VIEWER_TTL = 5.0  # seconds a process trusts its copy of a viewer's settings, follows and hidden items
 # The figures a served record keeps per item, to 6 significant digits (full float precision made the record a
 # fifth larger; the heads' refit and a reconstruction read them, and a rare purchase chance keeps its digits).
-_LOGGED = (*(f"p_{o}" for o in OUTCOMES), *(f"rate_{o}" for o in OUTCOMES), "affinity", "follow", "session",
-           "trend", "age_h", "impressions", "worth")  # fmt: skip
+_LOGGED = (*(f"p_{o}" for o in OUTCOMES), *(f"rate_{o}" for o in OUTCOMES), *served_format.SIGNALS,
+           *served_format.FEATURES)  # fmt: skip
 
 
 def significant(a: np.ndarray, digits: int = 6) -> list[Any]:

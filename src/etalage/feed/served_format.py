@@ -18,10 +18,10 @@ from sqlalchemy import JSON
 from sqlalchemy.types import TypeDecorator
 
 from etalage.feed.parameters import OUTCOMES
+from etalage.feed.pipeline.heads import SIGNALS
 
 FORMAT = 2
-SIGNALS = ("affinity", "follow", "session")
-FEATURES = ("trend", "age_h", "impressions", "worth")
+FEATURES = ("trend", "age_h", "impressions", "worth")  # the logged features besides quality
 ADJUSTMENTS = ("quality", "exploration", "diversity")
 _SCALARS = ("item_id", "kind", "source", "because_of", "score", "explore_slot")  # one value per item
 
@@ -64,15 +64,12 @@ def unpack(stored: Any) -> list[dict[str, Any]]:
         return list(stored or [])
     out = []
     for k, item_id in enumerate(stored["item_id"]):
-        features = {f: stored["features"][f][k] for f in FEATURES}
         out.append({
             "position": k, "item_id": item_id, **{name: stored[name][k] for name in _SCALARS[1:]},
             "predictions": {o: v[k] for o, v in stored["predictions"].items()},
             "rates": {o: v[k] for o, v in stored["rates"].items()},
             "signals": {s: v[k] for s, v in stored["signals"].items()},
-            "features": {"trend": features["trend"], "age_h": features["age_h"],
-                         "impressions": features["impressions"], "quality": stored["features"]["quality"][k],
-                         "worth": features["worth"]},
+            "features": {f: v[k] for f, v in stored["features"].items()},  # quality included
             "value": {o: v[k] for o, v in stored["value"].items()},
             "adjustments": {a: v[k] for a, v in stored["adjustments"].items()},
             "reasons": [{"code": c, "contribution": w, "because_of": b} for c, w, b in stored["reasons"][k]],
