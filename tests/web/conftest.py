@@ -83,9 +83,20 @@ class Browse:
         self.page.wait_for_url(lambda url: "/signin" not in url)
 
     def shot(self, name: str, full_page: bool = False) -> Path:
+        from playwright.sync_api import Error as PlaywrightError
+
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        for attempt in range(3):
+            try:
+                self.page.screenshot(path=str(path), full_page=full_page)
+                return path
+            except PlaywrightError as error:
+                # Chromium sometimes answers "Unable to capture screenshot" while a video on the page is
+                # starting up (seen once, on the studio page, under CI load); a moment later it can
+                if attempt == 2 or "Unable to capture screenshot" not in str(error):
+                    raise
+                self.page.wait_for_timeout(500)
         return path
 
     def close(self) -> None:
