@@ -18,7 +18,8 @@ def test_simulate_runs_over_http_and_saves_its_chart(tmp_path: Path) -> None:
 
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["simulate", "--shoppers", "4", "--rounds", "2", "--seed", "3",
-                                      "--configs", "quality-aware,engagement-only", "--out", str(out)])  # fmt: skip
+                                      "--configs", "quality-aware,engagement-only", "--out", str(out),
+                                      "--set", "quality_return_weight=2"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "quality-aware vs engagement-only" in result.output
     [png] = out.glob("simulate-*.png")
@@ -32,6 +33,11 @@ def test_simulate_runs_over_http_and_saves_its_chart(tmp_path: Path) -> None:
         assert r["returns recorded by the platform"] <= r["purchases"]
     assert report["verdict"] is not None and not report["missing"]
     assert [len(v) for v in report["per_round"].values()] == [2, 2]  # per round, per configuration
+    # --set reached the quality-aware server (its live parameters say so), and only that one
+    ranked = report["parameters"]
+    assert ranked["quality-aware"]["changed"] == {"quality_return_weight": 2.0}
+    assert ranked["engagement-only"]["changed"] == {} and ranked["engagement-only"]["preset"] == "engagement"
+    assert ranked["quality-aware"]["version"] != ranked["engagement-only"]["version"]
 
 
 def test_the_hidden_truth_is_the_same_for_the_same_seed_whatever_ids_a_build_generated() -> None:

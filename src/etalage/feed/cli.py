@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from etalage.feed.threads import cpu_count, pin_env
 
@@ -209,10 +209,14 @@ def refit(
 
 @app.command()
 def transparency(out: Path | None = typer.Option(None, "--out", help="Write the page here.")) -> None:
-    """The ranking transparency page (Markdown), generated from the published parameters."""
+    """The ranking transparency page (Markdown), generated from the configured parameters (the preset and
+    ETALAGE_FEED_RANKING_OVERRIDES)."""
     from etalage.feed.transparency import default_document
 
-    text = default_document()
+    try:
+        text = default_document()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if out is None:
         sys.stdout.write(text)
     else:
@@ -232,6 +236,9 @@ def simulate(
     out: Path | None = typer.Option(None, help="Folder for the chart and JSON (default: bench/results)."),
     repeat: int = typer.Option(1, help="Runs of each configuration on the same world (reported: their mean, "
                                "and every run)."),
+    set_: list[str] = typer.Option([], "--set", help="Change a parameter of the quality-aware ranker for this "
+                                   "run, NAME=VALUE (VALUE as JSON), e.g. --set quality_return_weight=2; "
+                                   "default: ETALAGE_FEED_RANKING_OVERRIDES, as the server would."),
 ) -> None:
     """Synthetic shoppers use the platform over HTTP; compare the quality-aware ranker, an engagement-only
     one and the non-profiled feed (GMV, conversion, engagement-to-conversion, return rate) with a chart."""
@@ -245,9 +252,12 @@ def simulate(
     unknown = [c for c in chosen if c not in CONFIGS]
     if unknown or shoppers < 1 or rounds < 1 or repeat < 1:
         raise typer.BadParameter(f"configs are {', '.join(CONFIGS)}; shoppers, rounds and repeat at least 1")
+    overrides = _parameter_changes(set_)
     console = Console(width=None if sys.stdout.isatty() else 160)
     opts = SimOptions(shoppers=shoppers, rounds=rounds, seed=seed, url=url, psp_url=psp_url, configs=chosen,
-                      keep=keep, repeat=repeat)  # fmt: skip
+                      keep=keep, repeat=repeat, overrides=overrides)  # fmt: skip
+    if overrides:
+        console.log(f"quality-aware ranker with {json.dumps(overrides)}")
     report = run_simulation(opts, say=lambda m: console.log(m))
     runs = f", mean of {repeat} runs" if repeat > 1 else ""
     table = Table(title=f"etalage simulate ({shoppers} shoppers × {rounds} rounds, seed {seed}{runs})")
@@ -273,6 +283,31 @@ def simulate(
     folder = out or (Path("bench/results") if Path("bench/results").is_dir() else Path("."))
     png, js = rep.save(report, folder, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     console.print(f"chart: {png}\nfigures: {js}")
+
+
+def _parameter_changes(pairs: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` pairs (VALUE read as JSON, else as text), checked against the published
+    parameters; without any, the environment's overrides (what ``etalage serve`` would run)."""
+    from etalage.feed.parameters import preset, with_overrides
+    from etalage.feed.settings import FeedSettings
+
+    if not pairs:
+        changes = dict(FeedSettings().ranking_overrides)
+    else:
+        changes = {}
+        for pair in pairs:
+            name, sep, raw = pair.partition("=")
+            if not sep or not name.strip():
+                raise typer.BadParameter(f"--set takes NAME=VALUE; got {pair!r}")
+            try:
+                changes[name.strip()] = json.loads(raw)
+            except json.JSONDecodeError:
+                changes[name.strip()] = raw
+    try:
+        with_overrides(preset("quality"), changes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return changes
 
 
 top_level_commands = {"simulate": simulate}

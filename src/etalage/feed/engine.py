@@ -26,7 +26,7 @@ from etalage.feed import catalogue, quality, registry
 from etalage.feed.counters import ItemStats
 from etalage.feed.index import FeedIndex
 from etalage.feed.learner import OnlineLearner
-from etalage.feed.parameters import preset
+from etalage.feed.parameters import configured
 from etalage.feed.pipeline import ServingState, lists
 from etalage.feed.pipeline.ann import IVFIndex
 from etalage.feed.pipeline.heads import Heads, global_rates
@@ -62,7 +62,7 @@ class FeedEngine:
     def __init__(self, db: Database, data_dir: Any, fs: FeedSettings, event_log: Any) -> None:
         self.db, self.fs, self.event_log = db, fs, event_log
         self.model_dir = model_dir(data_dir)
-        params = preset(fs.ranker)
+        params = configured(fs.ranker, fs.ranking_overrides)
         self.index = FeedIndex(catalogue.regions(), ItemStats(catalogue.regions(), 1024, params.rates_half_life_days,
                                                               params.trending_half_life_hours))  # fmt: skip
         self.state = ServingState(params, Heads.defaults(params))

@@ -20,7 +20,7 @@ from etalage.db import Database
 from etalage.events import service as events_service
 from etalage.feed import catalogue, learner, registry, training
 from etalage.feed.counters import ItemStats
-from etalage.feed.parameters import preset
+from etalage.feed.parameters import configured
 from etalage.feed.pipeline.heads import Heads, global_rates
 from etalage.feed.settings import get_feed_settings, model_dir
 
@@ -36,7 +36,7 @@ def refit(db: Database, data_dir: Any, event_log: Any, *, evaluate: bool | None 
     from etalage.feed.model import EtalageConfig, EtalageModel
 
     fs = get_feed_settings()
-    params = preset(fs.ranker)
+    params = configured(fs.ranker, fs.ranking_overrides)
     mdir = model_dir(data_dir)
     started = time.perf_counter()
     upto = event_log.last_offset()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -136,6 +136,53 @@ def preset(name: str) -> RankingParameters:
             quality_enabled=False,
         )
     raise ValueError(f"unknown ranking preset {name!r}; use 'quality' or 'engagement'")
+
+
+def with_overrides(params: RankingParameters, overrides: dict[str, Any]) -> RankingParameters:
+    """The operator's changes to a preset (``ETALAGE_FEED_RANKING_OVERRIDES``, ``etalage simulate --set``),
+    checked against the published names and types: a typo or a wrong type refuses to start rather than
+    being ignored, and a table (e.g. ``outcome_weights``) changes only the entries given."""
+    if not overrides:
+        return params
+    types = {f.name: type(getattr(params, f.name)) for f in fields(params) if f.name != "preset"}
+    changes: dict[str, Any] = {}
+    for name, value in overrides.items():
+        kind = types.get(name)
+        if kind is None:
+            raise ValueError(f"no ranking parameter {name!r}; the published ones are: {', '.join(sorted(types))}")
+        if kind is dict:
+            current = getattr(params, name)
+            if not isinstance(value, dict) or set(value) - set(current):
+                raise ValueError(f"{name} takes a table with some of the keys {', '.join(current)}; got {value!r}")
+            value = {**current, **{k: _typed(f"{name}.{k}", type(current[k]), v) for k, v in value.items()}}
+        else:
+            value = _typed(name, kind, value)
+        changes[name] = value
+    return replace(params, **changes)
+
+
+_KIND_TEXT = {float: "a number", int: "a whole number", bool: "true or false"}
+
+
+def _typed(name: str, kind: type, value: Any) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is float and number:
+        out: Any = float(value)
+    elif (kind is int and number and isinstance(value, int)) or (kind is bool and isinstance(value, bool)):
+        out = value
+    else:
+        raise ValueError(f"{name} takes {_KIND_TEXT[kind]}; got {value!r}")
+    if kind is not bool and out < 0:
+        raise ValueError(f"{name} cannot be negative; got {value!r}")
+    return out
+
+
+def configured(ranker: str, overrides: dict[str, Any] | None = None) -> RankingParameters:
+    """The live parameters: a preset with the operator's overrides (what the transparency page shows)."""
+    try:
+        return with_overrides(preset(ranker), overrides or {})
+    except ValueError as exc:
+        raise ValueError(f"ETALAGE_FEED_RANKING_OVERRIDES: {exc}") from None
 
 
 DESCRIPTIONS: dict[str, str] = {

@@ -203,10 +203,12 @@ def export_pseudonym(session: Session, pseudonym: str) -> dict[str, Any]:
 def ranking_parameters(engine_: FeedEngine | None = None) -> dict[str, Any]:
     eng = engine_ or _current()
     if eng is None:
-        from etalage.feed.parameters import preset
+        from etalage.feed.parameters import configured
         from etalage.feed.pipeline.heads import Heads
+        from etalage.feed.settings import get_feed_settings
 
-        params = preset("quality")
+        fs = get_feed_settings()
+        params = configured(fs.ranker, fs.ranking_overrides)
         return tr.ranking_parameters(params, Heads.defaults(params), {"version": None})
     return tr.ranking_parameters(eng.state.params, eng.state.heads, tr.model_info(eng))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class FeedSettings(BaseSettings):
     ranker: str = Field(
         "quality", description="Ranking preset: 'quality' (published default) or 'engagement'."
     )
+    # Changes to the preset's published parameters, as JSON (e.g. {"quality_return_weight": 2}); checked
+    # at start, shown on the transparency page, and part of the parameters' version
+    ranking_overrides: dict[str, Any] = Field(default_factory=dict)
     default_region: str = "BE"
     page_size: int = 10
     max_page_size: int = 50

@@ -15,8 +15,8 @@ from etalage.feed.parameters import (
     SOURCE_TEXT,
     SOURCES,
     RankingParameters,
+    configured,
     flatten,
-    preset,
 )
 from etalage.feed.pipeline.heads import Heads
 
@@ -118,6 +118,10 @@ def model_info(engine: FeedEngine | None) -> dict[str, Any]:
 
 
 def default_document() -> str:
-    """The page for the published default, without a running engine (``etalage feed transparency``)."""
-    params = preset("quality")
+    """The page for the configured parameters (the preset and the operator's overrides), without a running
+    engine (``etalage feed transparency``)."""
+    from etalage.feed.settings import get_feed_settings
+
+    fs = get_feed_settings()
+    params = configured(fs.ranker, fs.ranking_overrides)
     return markdown(params, Heads.defaults(params), {"version": None})

@@ -134,6 +134,8 @@ def to_json(report: Report) -> dict[str, Any]:
                       [vars(t) for t in r.per_round] for r in report.results},
         "seconds": {f"{r.name} run {r.run}" if report.options.repeat > 1 else r.name: round(r.seconds, 1)
                     for r in report.results},
+        "parameters": {f"{r.name} run {r.run}" if report.options.repeat > 1 else r.name: r.parameters
+                       for r in report.results},
         "verdict": verdict(report),
         "missing": report.missing,
         "notes": report.notes,

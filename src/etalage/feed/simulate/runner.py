@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from etalage.feed.parameters import preset
 from etalage.feed.simulate import shoppers as sh
 from etalage.feed.simulate import world
 
@@ -36,6 +37,9 @@ class SimOptions:
     # Runs of each configuration on the same world: two runs of one world differ (the server's timing
     # moves what the online learner has seen when), by ~10 % of GMV, so one run cannot settle 5 %
     repeat: int = 1
+    # Changes to the quality preset's parameters for its copies (``--set``), to see a change's effect before
+    # publishing it; the engagement-only copies always run their preset as published
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class ConfigResult:
     per_round: list[sh.Tally] = field(default_factory=list)
     seconds: float = 0.0
     run: int = 1  # which repetition
+    parameters: dict[str, Any] = field(default_factory=dict)  # what the server ranked with (its version)
 
 
 @dataclass
@@ -61,11 +66,23 @@ def _has_returns_api(client: httpx.Client) -> bool:
     return "post" in paths.get("/api/v1/orders/{order_id}/returns", {})
 
 
+def live_parameters(client: httpx.Client) -> dict[str, Any]:
+    """The ranking parameters the server runs with: their version and where they differ from its preset as
+    published, so a run's figures can be matched with the exact parameters behind them."""
+    live = client.get("/api/v1/feed/ranking-parameters")
+    live.raise_for_status()
+    body = live.json()
+    published = preset(body["preset"]).as_dict()
+    values = {p["name"]: p["value"] for p in body["parameters"]}
+    return {"preset": body["preset"], "version": body["version"],
+            "changed": {n: v for n, v in values.items() if n in published and published[n] != v}}  # fmt: skip
+
+
 def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callable[[str], None]) -> tuple[ConfigResult, list[str]]:  # fmt: skip
-    preset, mode = CONFIGS.get(name, ("quality", None))
     started = time.perf_counter()
     missing: list[str] = []
     with httpx.Client(base_url=url, timeout=60) as client:
+        ranked_with = live_parameters(client)
         products: dict[str, dict[str, Any]] = {}
         for region in world.EUR_REGIONS:
             products.update(world.catalogue(client, region))
@@ -79,6 +96,7 @@ def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callabl
         elif not shops:
             missing.append("no shop owner could sign in (not the demo marketplace?): returns are counted by the "
                            "simulator and not recorded by the platform")  # fmt: skip
+        mode = CONFIGS.get(name, ("quality", None))[1]
         people = sh.make_shoppers(opts.shoppers, opts.seed, topics, world.EUR_REGIONS)
         tag = f"{name}-{opts.seed}-{int(time.time())}" if opts.url else name
         with ThreadPoolExecutor(opts.workers) as pool:
@@ -86,7 +104,7 @@ def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callabl
             if mode:
                 list(pool.map(lambda s: client.put("/api/v1/feed/settings", headers=s.headers,
                                                    json={"mode": mode}).raise_for_status(), people))  # fmt: skip
-            result = ConfigResult(name, sh.Tally())
+            result = ConfigResult(name, sh.Tally(), parameters=ranked_with)
             for rnd in range(opts.rounds):
                 tally = sh.Tally()
                 for t in pool.map(lambda s: sh.after_sale(client, s, shops), people):
@@ -101,7 +119,6 @@ def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callabl
                 result.total.add(t)
                 result.per_round[-1].add(t)
     result.seconds = time.perf_counter() - started
-    del preset
     return result, missing
 
 
@@ -127,11 +144,12 @@ def run_simulation(opts: SimOptions, say: Callable[[str], None] = print) -> Repo
             world.build_template(template, opts.seed)
         for run in runs:
             for name in opts.configs:
-                preset, _mode = CONFIGS[name]
+                ranker = CONFIGS[name][0]
                 label = name if opts.repeat <= 1 else f"{name} (run {run}/{opts.repeat})"
-                say(f"{label}: starting a copy of the marketplace (ranker preset '{preset}')")
+                say(f"{label}: starting a copy of the marketplace (ranker preset '{ranker}')")
                 copy = root / (name if opts.repeat <= 1 else f"{name}-{run}")
-                with world.platform(template, copy, ranker=preset) as plat:
+                changes = opts.overrides if ranker == "quality" else {}
+                with world.platform(template, copy, ranker=ranker, overrides=changes) as plat:
                     res, miss = run_config(name, plat.url, plat.psp_url, opts, say)
                 res.run = run
                 results.append(res)

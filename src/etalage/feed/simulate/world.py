@@ -12,6 +12,7 @@ meets the same products.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -88,8 +89,10 @@ class Platform:
 
 
 @contextlib.contextmanager
-def platform(template: Path, run_dir: Path, *, ranker: str, workers: int = 1) -> Iterator[Platform]:
-    """A copy of the template served by its own PSP and ``etalage serve`` with the given ranking preset."""
+def platform(template: Path, run_dir: Path, *, ranker: str, overrides: dict[str, Any] | None = None,
+             workers: int = 1) -> Iterator[Platform]:  # fmt: skip
+    """A copy of the template served by its own PSP and ``etalage serve`` with the given ranking preset and
+    changes to its parameters (none by default, whatever the caller's environment says)."""
     if run_dir.exists():
         shutil.rmtree(run_dir)
     shutil.copytree(template, run_dir)
@@ -104,6 +107,7 @@ def platform(template: Path, run_dir: Path, *, ranker: str, workers: int = 1) ->
         ETALAGE_PSP_URL=f"http://127.0.0.1:{psp_port}",
         ETALAGE_BASE_URL=f"http://127.0.0.1:{port}",
         ETALAGE_FEED_RANKER=ranker,
+        ETALAGE_FEED_RANKING_OVERRIDES=json.dumps(overrides or {}),
         ETALAGE_FEED_REFRESH_SECONDS="2",  # quality signals (comments, returns) reach the ranking quickly
         ETALAGE_FEED_LEARN_SECONDS="2",
         ETALAGE_ARGON2_TIME_COST="1",
