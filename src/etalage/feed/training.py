@@ -188,7 +188,8 @@ def fit_heads(db: Database, labels: dict[tuple[str, str], list[tuple[str, float]
               params: RankingParameters, days: float = 7.0, max_rows: int = 200_000) -> H.Heads:  # fmt: skip
     """Sensitivities refitted on served items the viewer was shown (an impression), outcome within an hour."""
     since = utcnow() - timedelta(days=days)
-    rows_x, rows_r, rows_y = [], [], []
+    rows_x: list[np.ndarray] = []  # per page: its impressed items' signals
+    rows_r, rows_y = [], []
     with db.read() as s:
         for pseudonym, created, items in s.execute(
             select(FeedServed.pseudonym, FeedServed.created_at, type_coerce(FeedServed.items, JSON))
@@ -196,30 +197,41 @@ def fit_heads(db: Database, labels: dict[tuple[str, str], list[tuple[str, float]
             .order_by(FeedServed.created_at.desc()).limit(max_rows // 5)):  # fmt: skip
             t0 = created.timestamp() * 1000
             ids, sig, rates = served_format.signals_and_rates(items)  # as stored: no dict per item
+            page_x = []
             for k, item_id in enumerate(ids):
                 seen = labels.get((pseudonym, item_id), [])
                 window = [kind for kind, t in seen if t0 <= t <= t0 + LABEL_WINDOW_MS]
                 if "impression" not in window:
                     continue
-                rows_x.append([1.0, sig["affinity"][k], sig["follow"][k], sig["session"][k]])
+                page_x.append([sig["affinity"][k], sig["follow"][k], sig["session"][k]])
                 rows_r.append([rates[o][k] for o in OUTCOMES])
                 rows_y.append([float(any(LABEL_KINDS.get(kind) == o for kind in window)) for o in OUTCOMES])
+            if page_x:
+                rows_x.append(np.array(page_x))
     heads = H.Heads.from_dict(base.as_dict())
-    if len(rows_x) < 200:
+    if sum(len(p) for p in rows_x) < 200:
         return heads
-    x, r, y = np.array(rows_x), np.array(rows_r), np.array(rows_y)
+    raw = np.concatenate(rows_x)
+    # The signals' effect is learned from differences between the items of one page: how much a shopper
+    # buys at all (budget spent, time in the session) also moves with their signals (more history, more
+    # similar items), and fitted across pages it made similarity to the session look harmful (δ < 0)
+    within = np.concatenate([p - p.mean(axis=0) for p in rows_x])
+    x = np.column_stack([np.ones(len(within)), within])
+    r, y = np.array(rows_r), np.array(rows_y)
     fitted = 0
     for j, o in enumerate(OUTCOMES):
         ok = r[:, j] > 0
         if ok.sum() < 200 or y[ok, j].sum() < 5:
             continue
         w = _newton(x[ok], y[ok, j], H.logit(r[ok, j]))
+        # served with raw signals: the intercept takes back their average effect, so the mean chance holds
+        w[0] -= float(w[1:] @ raw[ok].mean(axis=0))
         heads.alpha[o], heads.beta[o], heads.gamma[o], heads.delta[o] = (round(float(v), 4) for v in w)
         fitted += 1
     if fitted:
         heads.source, heads.fitted_rows = (
             f"fitted on served pages ({fitted}/{len(OUTCOMES)} outcomes)",
-            len(rows_x),
+            len(within),
         )
     return heads
 
