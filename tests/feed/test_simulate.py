@@ -19,7 +19,7 @@ def test_simulate_runs_over_http_and_saves_its_chart(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["simulate", "--shoppers", "4", "--rounds", "2", "--seed", "3",
                                       "--configs", "quality-aware,engagement-only", "--out", str(out),
-                                      "--set", "quality_return_weight=2"])  # fmt: skip
+                                      "--set", "quality_return_weight=2", "--refit-every", "1"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "quality-aware vs engagement-only" in result.output
     [png] = out.glob("simulate-*.png")
@@ -38,6 +38,9 @@ def test_simulate_runs_over_http_and_saves_its_chart(tmp_path: Path) -> None:
     assert ranked["quality-aware"]["changed"] == {"quality_return_weight": 2.0}
     assert ranked["engagement-only"]["changed"] == {} and ranked["engagement-only"]["preset"] == "engagement"
     assert ranked["quality-aware"]["version"] != ranked["engagement-only"]["version"]
+    assert ranked["quality-aware"]["heads_at_end"]["source"]  # what scored the run's last pages
+    # --refit-every: the servers refitted during the run (a new model snapshot by its end)
+    assert any(r["model_at_end"] != r["model"] for r in ranked.values()), ranked
 
 
 def test_the_hidden_truth_is_the_same_for_the_same_seed_whatever_ids_a_build_generated() -> None:

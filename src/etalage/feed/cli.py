@@ -239,6 +239,9 @@ def simulate(
     set_: list[str] = typer.Option([], "--set", help="Change a parameter of the quality-aware ranker for this "
                                    "run, NAME=VALUE (VALUE as JSON), e.g. --set quality_return_weight=2; "
                                    "default: ETALAGE_FEED_RANKING_OVERRIDES, as the server would."),
+    refit_every: float | None = typer.Option(None, help="Seconds between the servers' full refits (model and "
+                                             "scoring heads); default: as configured (hourly), which a run of "
+                                             "minutes never reaches."),
 ) -> None:
     """Synthetic shoppers use the platform over HTTP; compare the quality-aware ranker, an engagement-only
     one and the non-profiled feed (GMV, conversion, engagement-to-conversion, return rate) with a chart."""
@@ -250,12 +253,13 @@ def simulate(
 
     chosen = tuple(c.strip() for c in configs.split(",") if c.strip())
     unknown = [c for c in chosen if c not in CONFIGS]
-    if unknown or shoppers < 1 or rounds < 1 or repeat < 1:
-        raise typer.BadParameter(f"configs are {', '.join(CONFIGS)}; shoppers, rounds and repeat at least 1")
+    if unknown or shoppers < 1 or rounds < 1 or repeat < 1 or (refit_every is not None and refit_every < 1):
+        raise typer.BadParameter(f"configs are {', '.join(CONFIGS)}; shoppers, rounds and repeat at least 1; "
+                                 "refit-every at least 1 second")
     overrides = _parameter_changes(set_)
     console = Console(width=None if sys.stdout.isatty() else 160)
     opts = SimOptions(shoppers=shoppers, rounds=rounds, seed=seed, url=url, psp_url=psp_url, configs=chosen,
-                      keep=keep, repeat=repeat, overrides=overrides)  # fmt: skip
+                      keep=keep, repeat=repeat, overrides=overrides, refit_seconds=refit_every)  # fmt: skip
     if overrides:
         console.log(f"quality-aware ranker with {json.dumps(overrides)}")
     report = run_simulation(opts, say=lambda m: console.log(m))

@@ -40,6 +40,9 @@ class SimOptions:
     # Changes to the quality preset's parameters for its copies (``--set``), to see a change's effect before
     # publishing it; the engagement-only copies always run their preset as published
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The servers' periodic full refit (model and heads), in seconds; None: as configured (hourly), which a
+    # run of minutes never reaches, so the heads keep their starting values
+    refit_seconds: float | None = None
 
 
 @dataclass
@@ -74,7 +77,8 @@ def live_parameters(client: httpx.Client) -> dict[str, Any]:
     body = live.json()
     published = preset(body["preset"]).as_dict()
     values = {p["name"]: p["value"] for p in body["parameters"]}
-    return {"preset": body["preset"], "version": body["version"],
+    return {"preset": body["preset"], "version": body["version"], "heads": body.get("heads"),
+            "model": (body.get("model") or {}).get("version"),
             "changed": {n: v for n, v in values.items() if n in published and published[n] != v}}  # fmt: skip
 
 
@@ -118,6 +122,8 @@ def run_config(name: str, url: str, psp_url: str, opts: SimOptions, say: Callabl
             for t in pool.map(lambda s: sh.after_sale(client, s, shops), people):  # the last deliveries
                 result.total.add(t)
                 result.per_round[-1].add(t)
+        at_end = live_parameters(client)  # refitted during the run?
+        result.parameters.update(heads_at_end=at_end["heads"], model_at_end=at_end["model"])
     result.seconds = time.perf_counter() - started
     return result, missing
 
@@ -149,7 +155,8 @@ def run_simulation(opts: SimOptions, say: Callable[[str], None] = print) -> Repo
                 say(f"{label}: starting a copy of the marketplace (ranker preset '{ranker}')")
                 copy = root / (name if opts.repeat <= 1 else f"{name}-{run}")
                 changes = opts.overrides if ranker == "quality" else {}
-                with world.platform(template, copy, ranker=ranker, overrides=changes) as plat:
+                with world.platform(template, copy, ranker=ranker, overrides=changes,
+                                    refit_seconds=opts.refit_seconds) as plat:  # fmt: skip
                     res, miss = run_config(name, plat.url, plat.psp_url, opts, say)
                 res.run = run
                 results.append(res)

@@ -90,7 +90,7 @@ class Platform:
 
 @contextlib.contextmanager
 def platform(template: Path, run_dir: Path, *, ranker: str, overrides: dict[str, Any] | None = None,
-             workers: int = 1) -> Iterator[Platform]:  # fmt: skip
+             refit_seconds: float | None = None, workers: int = 1) -> Iterator[Platform]:  # fmt: skip
     """A copy of the template served by its own PSP and ``etalage serve`` with the given ranking preset and
     changes to its parameters (none by default, whatever the caller's environment says)."""
     if run_dir.exists():
@@ -118,6 +118,8 @@ def platform(template: Path, run_dir: Path, *, ranker: str, overrides: dict[str,
         ETALAGE_LOGIN_ATTEMPTS_PER_MINUTE="100000",  # every shopper signs in from this one address
         ETALAGE_EVENT_BATCHES_PER_MINUTE="10000",
     )
+    if refit_seconds is not None:
+        env["ETALAGE_FEED_REFIT_SECONDS"] = str(refit_seconds)
     cli = [sys.executable, "-m", "etalage.cli"]
     logs = (run_dir / "psp.log").open("wb"), (run_dir / "server.log").open("wb")
     procs = [
