@@ -42,6 +42,20 @@ def _sqlite_behind(url: str) -> bool:
     return not at_head(url)
 
 
+def _check_ranking_parameters() -> None:
+    """The operator's changes to the ranking parameters, checked before anything starts (each worker would
+    otherwise fail its start with a traceback)."""
+    from etalage.feed.parameters import configured
+    from etalage.feed.settings import get_feed_settings
+
+    fs = get_feed_settings()
+    try:
+        configured(fs.ranker, fs.ranking_overrides)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -55,6 +69,7 @@ def serve(
 
     _pin_numeric_threads()
     settings = get_settings()
+    _check_ranking_parameters()
     settings.ensure_dirs()
     upgrading = None
     if settings.should_auto_migrate:

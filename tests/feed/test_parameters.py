@@ -70,3 +70,24 @@ def test_the_transparency_page_and_simulate_read_the_configured_changes(monkeypa
         assert bad.exit_code != 0 and "NAME=VALUE" in said(bad.output)
     finally:
         get_feed_settings.cache_clear()
+
+
+def test_the_server_refuses_to_start_on_a_wrong_change(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``etalage serve`` checks the changes before it migrates or starts a worker, and says what is wrong."""
+    from etalage.cli import app
+    from etalage.feed.settings import get_feed_settings
+
+    monkeypatch.setenv("ETALAGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ETALAGE_DATABASE_URL", f"sqlite:///{tmp_path}/never.db")
+    for name, value, says in (("ETALAGE_FEED_RANKING_OVERRIDES", '{"quality_return_weight": "x"}',
+                               "ETALAGE_FEED_RANKING_OVERRIDES: quality_return_weight takes a number"),
+                              ("ETALAGE_FEED_RANKER", "nope", "ETALAGE_FEED_RANKER: unknown ranking preset")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+        get_feed_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(app, ["serve", "--port", "1"])
+        finally:
+            monkeypatch.delenv(name)
+            get_feed_settings.cache_clear()
+        assert result.exit_code == 2 and says in said(result.output), result.output
+    assert not (tmp_path / "never.db").exists()  # nothing was migrated

@@ -180,7 +180,11 @@ def _typed(name: str, kind: type, value: Any) -> Any:
 def configured(ranker: str, overrides: dict[str, Any] | None = None) -> RankingParameters:
     """The live parameters: a preset with the operator's overrides (what the transparency page shows)."""
     try:
-        return with_overrides(preset(ranker), overrides or {})
+        base = preset(ranker)
+    except ValueError as exc:
+        raise ValueError(f"ETALAGE_FEED_RANKER: {exc}") from None
+    try:
+        return with_overrides(base, overrides or {})
     except ValueError as exc:
         raise ValueError(f"ETALAGE_FEED_RANKING_OVERRIDES: {exc}") from None
 
