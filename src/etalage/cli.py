@@ -46,11 +46,9 @@ def _check_ranking_parameters() -> None:
     """The operator's changes to the ranking parameters, checked before anything starts (each worker would
     otherwise fail its start with a traceback)."""
     from etalage.feed.parameters import configured
-    from etalage.feed.settings import get_feed_settings
 
-    fs = get_feed_settings()
     try:
-        configured(fs.ranker, fs.ranking_overrides)
+        configured()
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

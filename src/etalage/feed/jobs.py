@@ -36,7 +36,7 @@ def refit(db: Database, data_dir: Any, event_log: Any, *, evaluate: bool | None 
     from etalage.feed.model import EtalageConfig, EtalageModel
 
     fs = get_feed_settings()
-    params = configured(fs.ranker, fs.ranking_overrides)
+    params = configured()
     mdir = model_dir(data_dir)
     started = time.perf_counter()
     upto = event_log.last_offset()

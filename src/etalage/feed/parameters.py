@@ -177,8 +177,14 @@ def _typed(name: str, kind: type, value: Any) -> Any:
     return out
 
 
-def configured(ranker: str, overrides: dict[str, Any] | None = None) -> RankingParameters:
-    """The live parameters: a preset with the operator's overrides (what the transparency page shows)."""
+def configured(ranker: str | None = None, overrides: dict[str, Any] | None = None) -> RankingParameters:
+    """The live parameters: a preset with the operator's overrides (what the transparency page shows); by
+    default the ones configured (``ETALAGE_FEED_RANKER``, ``ETALAGE_FEED_RANKING_OVERRIDES``)."""
+    if ranker is None:
+        from etalage.feed.settings import get_feed_settings
+
+        fs = get_feed_settings()
+        ranker, overrides = fs.ranker, fs.ranking_overrides
     try:
         base = preset(ranker)
     except ValueError as exc:

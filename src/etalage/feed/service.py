@@ -205,10 +205,8 @@ def ranking_parameters(engine_: FeedEngine | None = None) -> dict[str, Any]:
     if eng is None:
         from etalage.feed.parameters import configured
         from etalage.feed.pipeline.heads import Heads
-        from etalage.feed.settings import get_feed_settings
 
-        fs = get_feed_settings()
-        params = configured(fs.ranker, fs.ranking_overrides)
+        params = configured()
         return tr.ranking_parameters(params, Heads.defaults(params), {"version": None})
     return tr.ranking_parameters(eng.state.params, eng.state.heads, tr.model_info(eng))
 

@@ -120,8 +120,5 @@ def model_info(engine: FeedEngine | None) -> dict[str, Any]:
 def default_document() -> str:
     """The page for the configured parameters (the preset and the operator's overrides), without a running
     engine (``etalage feed transparency``)."""
-    from etalage.feed.settings import get_feed_settings
-
-    fs = get_feed_settings()
-    params = configured(fs.ranker, fs.ranking_overrides)
+    params = configured()
     return markdown(params, Heads.defaults(params), {"version": None})
