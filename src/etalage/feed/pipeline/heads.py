@@ -175,8 +175,9 @@ def predict_without_signals(rates: dict, heads: Heads) -> dict:
     out = {}
     for o in rates:  # all outcomes, or some
         r = np.asarray(rates[o], np.float64)
-        scaled = np.clip(r, 1e-6, 1 - 1e-6) * np.exp(heads.alpha.get(o, 0.0))
-        out[o] = np.where(r > 0, scaled / (1.0 - np.clip(r, 1e-6, 1 - 1e-6) + scaled), 0.0)
+        clipped = np.clip(r, 1e-6, 1 - 1e-6)
+        scaled = clipped * np.exp(heads.alpha.get(o, 0.0))
+        out[o] = np.where(r > 0, scaled / (1.0 - clipped + scaled), 0.0)
     return out
 
 
