@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from etalage.config import get_settings
+from etalage.core import serving
 
 console = Console()
 app = typer.Typer(
@@ -97,16 +98,19 @@ def serve(
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     console.print(f"[bold]Etalage[/] on http://{host}:{port}  (database: {settings.db_url.split('@')[-1]})")
-    uvicorn.run(
-        "etalage.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-    )
+    options = dict(app="etalage.asgi:app", log_level="warning", access_log=False, proxy_headers=False)
+    if workers > 1 and not reload and serving.available():
+        # Each worker on a socket of its own, so that connections opened together are spread over the workers
+        # (uvicorn's workers share one socket, and the first to wake took them all; see etalage.core.serving).
+        try:
+            code = serving.serve(host, port, workers, timeout_s=settings.worker_timeout_seconds, **options)
+        except serving.PortInUse as exc:
+            console.print(f"[red]cannot serve:[/] {exc}")
+            raise typer.Exit(2) from exc
+        if code:
+            raise typer.Exit(code)
+    else:
+        uvicorn.run(host=host, port=port, workers=workers, reload=reload, **options)
     if upgrading is not None:
         upgrading.wait()
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # argon2id cost; OWASP minimum is m=19 MiB, t=2, p=1
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19_456
+    # `etalage serve --workers N`: a worker that does not answer the supervisor's ping for this long is
+    # taken for hung, killed and replaced (its share of new connections would wait for it otherwise)
+    worker_timeout_seconds: float = 20.0
 
     # Scale-out backends (empty = embedded default)
     redis_url: str | None = None
