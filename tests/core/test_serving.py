@@ -85,10 +85,8 @@ def two_workers(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:  # type: ig
         yield proc, port
     finally:
         if proc.poll() is None:
-            proc.kill()
-            for child in _children(proc.pid):
-                os.kill(child, signal.SIGKILL)
-        proc.wait(10)
+            proc.terminate()
+            proc.wait(40)
 
 
 def _open_together(port: int, n: int = CONNECTIONS) -> list[socket.socket]:
@@ -159,6 +157,21 @@ def test_a_hung_worker_is_killed_and_replaced(two_workers):
         sock.close()
 
 
+def test_workers_stop_when_the_supervisor_is_killed(two_workers):
+    proc, port = two_workers
+    workers = list(_workers(proc.pid, port))
+    proc.kill()  # no chance to stop them itself
+    proc.wait(10)
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=40, what="orphaned workers to exit")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_a_taken_port_is_refused_and_sigterm_stops_every_worker(two_workers, tmp_path):
     proc, port = two_workers
     env = dict(os.environ, ETALAGE_DATA_DIR=str(tmp_path / "other"), ETALAGE_INPROCESS_WORKER="false")
@@ -170,6 +183,6 @@ def test_a_taken_port_is_refused_and_sigterm_stops_every_worker(two_workers, tmp
     workers = list(_workers(proc.pid, port))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(40) == 0
-    _wait(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), timeout=10, what="workers to exit")
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=10, what="workers to exit")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2)

@@ -69,6 +69,8 @@ def _worker(host: str, port: int, options: dict[str, Any], pings: Any) -> None:
             while True:
                 pings.recv()
                 pings.send(True)
+        # The pipe closed: the supervisor is gone (even killed), and nobody would stop or replace this worker.
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
 
     threading.Thread(target=answer, name="etalage-supervisor-ping", daemon=True).start()
     sock = _socket(host, port, reuse_port=True)  # listens once the server starts (asyncio calls listen)
