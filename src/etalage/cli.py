@@ -104,7 +104,7 @@ def serve(
         # (uvicorn's workers share one socket, and the first to wake took them all; see etalage.core.serving).
         try:
             code = serving.serve(host, port, workers, timeout_s=settings.worker_timeout_seconds, **options)
-        except serving.PortInUse as exc:
+        except serving.CannotServe as exc:
             console.print(f"[red]cannot serve:[/] {exc}")
             raise typer.Exit(2) from exc
         if code:

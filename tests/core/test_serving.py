@@ -180,6 +180,9 @@ def test_a_taken_port_is_refused_and_sigterm_stops_every_worker(two_workers, tmp
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert second.returncode == 2, second.stdout + second.stderr
     assert "already in use" in second.stdout
+    any_port = subprocess.run([sys.executable, "-m", "etalage.cli", "serve", "--port", "0", "--workers", "2"],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert any_port.returncode == 2 and "one worker only" in any_port.stdout, any_port.stdout + any_port.stderr
     workers = list(_workers(proc.pid, port))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(40) == 0

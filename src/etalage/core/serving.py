@@ -31,7 +31,7 @@ RESTART_PAUSE_S = 1.0  # between restarts of a worker that keeps dying
 PING_EVERY_S = 2.0
 
 
-class PortInUse(RuntimeError):
+class CannotServe(RuntimeError):
     pass
 
 
@@ -58,7 +58,7 @@ def claim_port(host: str, port: int) -> None:
     try:
         _socket(host, port, reuse_port=False).close()
     except OSError as exc:
-        raise PortInUse(f"{host}:{port} is already in use ({exc.strerror}).") from exc
+        raise CannotServe(f"{host}:{port} is already in use ({exc.strerror}).") from exc
 
 
 def _worker(host: str, port: int, options: dict[str, Any], pings: Any) -> None:
@@ -175,4 +175,8 @@ def _forget_metrics_of(pid: int | None) -> None:
 
 def serve(host: str, port: int, workers: int, *, timeout_s: float, **options: Any) -> int:
     """Run ``workers`` uvicorn servers of ``options`` (uvicorn.Config's keywords) on host:port; the exit code."""
+    if port == 0:
+        raise CannotServe(
+            "port 0 (any free port) works with one worker only: each worker binds the port itself."
+        )
     return Supervisor(host, port, workers, dict(options, host=host, port=port), timeout_s).run()
