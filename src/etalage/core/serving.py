@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("etalage.serving")
-STARTUP_FAILURE = 3  # uvicorn's exit code when the app cannot start: it would fail the same way again
 RESTART_PAUSE_S = 1.0  # between restarts of a worker that keeps dying
 PING_EVERY_S = 2.0
 
@@ -135,6 +134,9 @@ class Supervisor:
                 w.process.kill()
 
     def _replace_dead(self) -> None:
+        # STARTUP_FAILURE: the app could not start, and would fail the same way again
+        from uvicorn.config import STARTUP_FAILURE
+
         for i, w in enumerate(self.workers):
             if w.process.is_alive():
                 continue
