@@ -78,6 +78,7 @@ def run_backend(ctx: BenchContext, backend: str, workers: int = 2) -> list[dict]
         env = {"ETALAGE_PSP_URL": psp_url, "ETALAGE_PSP_TIMEOUT_SECONDS": "5"}
         with server(url, workers=workers, env=env) as srv:
             seeded = seed(url, psp_url)
+            cpu_before = srv.cpu_seconds()
             closed = closed_loop(
                 srv.url,
                 _requests(seeded.variant_ids, seeded.shoppers, int(duration * 600) + 3000, 1),
@@ -85,6 +86,7 @@ def run_backend(ctx: BenchContext, backend: str, workers: int = 2) -> list[dict]
                 duration=duration,
                 warmup=2.0,
             )
+            balance = srv.cpu_split(cpu_before)
             throughput = closed["throughput_ok_per_s"]
             rate = max(1.0, round(throughput / 2))
             opened = open_loop(
@@ -104,7 +106,7 @@ def run_backend(ctx: BenchContext, backend: str, workers: int = 2) -> list[dict]
             counts = _counts(url)
             rss = srv.rss_mb()
         statuses = f"closed {closed['status_counts']}, open {opened['status_counts']}"
-        notes = f"{workers} workers; {statuses}; db: {counts}; server RSS {rss} MB"
+        notes = f"{workers} workers (CPU at saturation {balance}); {statuses}; db: {counts}; server RSS {rss} MB"
         rows.append(
             row(
                 BENCH,

@@ -207,14 +207,16 @@ def run(ctx: BenchContext) -> list[dict]:
             started = time.perf_counter()
             _wait_until_idle(srv.proc.pid)
             warm = time.perf_counter() - started
+            cpu_before = srv.cpu_seconds()
             sat = loadgen.closed_loop(srv.url, requests, concurrency=32, duration=ctx.duration(20), warmup=2)
+            balance = srv.cpu_split(cpu_before)
             rate = max(10.0, sat["throughput_ok_per_s"] / 2)
             fixed = loadgen.open_loop(srv.url, requests, rate=rate, duration=ctx.duration(20))
             rss = srv.rss_mb()
         notes = f"{label}; 2 workers, threads pinned; warm-up {warm:.1f} s"
         errors = f"errors {sat['errors']}, statuses {sat['status_counts']}"
         rows.append(row("feed", "HTTP pages/s at saturation (closed loop, 32 clients)", sat["throughput_ok_per_s"],
-                        "pages/s", target="≥ 500", notes=f"{notes}; p50 {sat['p50_ms']} ms, p99 {sat['p99_ms']} ms; {errors}"))  # fmt: skip
+                        "pages/s", target="≥ 500", notes=f"{notes}; p50 {sat['p50_ms']} ms, p99 {sat['p99_ms']} ms; {errors}; workers' CPU {balance}"))  # fmt: skip
         rows.append(row("feed", f"HTTP page p50 at {rate:.0f}/s (open loop)", fixed["p50_ms"], "ms",
                         notes=f"errors {fixed['errors']}, statuses {fixed['status_counts']}"))  # fmt: skip
         rows.append(row("feed", f"HTTP page p99 at {rate:.0f}/s (open loop)", fixed["p99_ms"], "ms",

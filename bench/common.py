@@ -95,19 +95,36 @@ class ServerProcess:
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
 
+    def _children(self) -> list[int]:
+        with contextlib.suppress(Exception):
+            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+            return [int(p) for p in out.split()]
+        return []
+
     def rss_mb(self) -> float:
         """Resident memory of the server and its worker processes."""
         total = 0
-        pids = [self.proc.pid]
-        with contextlib.suppress(Exception):
-            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-            pids += [int(p) for p in out.split()]
-        for pid in pids:
+        for pid in [self.proc.pid, *self._children()]:
             with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
         return round(total / 1024, 1)
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time (user + system) used so far by each child process: the workers' balance under load."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for pid in self._children():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return out
+
+    def cpu_split(self, before: dict[int, float]) -> str:
+        """Each worker's CPU seconds since ``before``, e.g. '20.5 / 20.2 s' (busiest first)."""
+        used = sorted((s - before.get(pid, 0.0) for pid, s in self.cpu_seconds().items()), reverse=True)
+        return " / ".join(f"{u:.1f}" for u in used if u >= 0.05) + " s"
 
 
 @contextlib.contextmanager
