@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from bench import loadgen
-from bench.common import ROOT, BenchContext, row, server
+from bench.common import ROOT, BenchContext, children, cpu_seconds, row, server
 
 FULL = {"merchants": 40, "products": 4000, "videos": 100_000, "rendered_clips": 2, "shoppers": 10_000,
         "creators": 400, "interactions_per_shopper": 20}  # fmt: skip
@@ -131,12 +131,6 @@ def _wait_for_feed(url: str, token: str, timeout: float = 300) -> None:
     raise RuntimeError("the feed did not answer within the time allowed")
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_until_idle(parent: int, timeout: float = 600) -> None:
     """Until every worker process is idle (under 10 % of a core for two seconds running). One worker's
     feed answering says nothing of the other's: a worker still loading the catalogue does not accept
@@ -144,11 +138,10 @@ def _wait_until_idle(parent: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline and quiet < 2:
-        out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
-        pids = [int(p) for p in out.split()] or [parent]
-        before = {p: _cpu_seconds(p) for p in pids}
+        pids = children(parent) or [parent]
+        before = {p: cpu_seconds(p) for p in pids}
         time.sleep(1.0)
-        busy = max(_cpu_seconds(p) - before[p] for p in pids)
+        busy = max(cpu_seconds(p) - before[p] for p in pids)
         quiet = quiet + 1 if busy < 0.1 else 0
 
 

@@ -88,6 +88,20 @@ def scratch_database(backend: str) -> Iterator[str]:
         engine.dispose()
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (a server's workers)."""
+    with contextlib.suppress(Exception):
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+    return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class ServerProcess:
     url: str
@@ -95,16 +109,10 @@ class ServerProcess:
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def _children(self) -> list[int]:
-        with contextlib.suppress(Exception):
-            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-            return [int(p) for p in out.split()]
-        return []
-
     def rss_mb(self) -> float:
         """Resident memory of the server and its worker processes."""
         total = 0
-        for pid in [self.proc.pid, *self._children()]:
+        for pid in [self.proc.pid, *children(self.proc.pid)]:
             with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
@@ -112,13 +120,11 @@ class ServerProcess:
         return round(total / 1024, 1)
 
     def cpu_seconds(self) -> dict[int, float]:
-        """CPU time (user + system) used so far by each child process: the workers' balance under load."""
-        tick = os.sysconf("SC_CLK_TCK")
+        """CPU seconds used so far by each child process: the workers' balance under load."""
         out = {}
-        for pid in self._children():
+        for pid in children(self.proc.pid):
             with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                out[pid] = (int(fields[11]) + int(fields[12])) / tick
+                out[pid] = cpu_seconds(pid)
         return out
 
     def cpu_split(self, before: dict[int, float]) -> str:
