@@ -16,16 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.common import children
 
+from tests.commerce.helpers import eventually
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.db_agnostic
 CONNECTIONS = 24  # all on one of two workers by chance: 2 × 2⁻²⁴
-
-
-def _children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in found]
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -55,7 +52,7 @@ def _workers(pid: int, port: int) -> dict[int, int]:
     """Each worker process (a child listening on ``port``) -> how many connections it holds."""
     sockets = _tcp_sockets(port)
     out = {}
-    for child in _children(pid):
+    for child in children(pid):
         try:
             mine = [sockets[i] for i in _socket_inodes(child) if i in sockets]
         except OSError:  # gone meanwhile
@@ -63,13 +60,6 @@ def _workers(pid: int, port: int) -> dict[int, int]:
         if "0A" in mine:
             out[child] = mine.count("01")
     return out
-
-
-def _wait(check, timeout: float = 60, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -80,7 +70,7 @@ def two_workers(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:  # type: ig
     proc = subprocess.Popen([sys.executable, "-m", "etalage.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        _wait(lambda: proc.poll() is not None or len(_workers(proc.pid, port)) == 2, what="two workers")
+        eventually(lambda: proc.poll() is not None or len(_workers(proc.pid, port)) == 2, timeout=60)
         assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
         yield proc, port
     finally:
@@ -132,13 +122,13 @@ def test_a_dead_worker_is_replaced_and_no_connection_waits_for_it(two_workers):
     proc, port = two_workers
     victim = next(iter(_workers(proc.pid, port)))
     os.kill(victim, signal.SIGKILL)
-    _wait(lambda: list(_workers(proc.pid, port)) != [victim] and victim not in _workers(proc.pid, port),
-          timeout=10, what="the killed worker's socket to close")  # fmt: skip
+    eventually(lambda: list(_workers(proc.pid, port)) != [victim] and victim not in _workers(proc.pid, port),
+               timeout=10)  # the killed worker's socket is closed  # fmt: skip
     # while it is down, every new connection goes to the worker still listening
     assert len(_workers(proc.pid, port)) == 1  # its replacement starts a second later
     for sock in _open_together(port):
         sock.close()
-    _wait(lambda: len(_workers(proc.pid, port)) == 2 and victim not in _workers(proc.pid, port), what="a new worker")
+    eventually(lambda: len(_workers(proc.pid, port)) == 2 and victim not in _workers(proc.pid, port), timeout=60)
     with httpx.Client() as client:
         assert client.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
 
@@ -148,8 +138,8 @@ def test_a_hung_worker_is_killed_and_replaced(two_workers):
     hung = next(iter(_workers(proc.pid, port)))
     os.kill(hung, signal.SIGSTOP)  # alive, holding its socket, answering nothing
     try:
-        _wait(lambda: hung not in _workers(proc.pid, port) and len(_workers(proc.pid, port)) == 2, timeout=30,
-              what="the hung worker's replacement")  # fmt: skip
+        eventually(lambda: hung not in _workers(proc.pid, port) and len(_workers(proc.pid, port)) == 2,
+                   timeout=30)  # the hung worker's replacement  # fmt: skip
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(hung, signal.SIGCONT)
@@ -162,7 +152,7 @@ def test_workers_stop_when_the_supervisor_is_killed(two_workers):
     workers = list(_workers(proc.pid, port))
     proc.kill()  # no chance to stop them itself
     proc.wait(10)
-    _wait(lambda: not any(_alive(w) for w in workers), timeout=40, what="orphaned workers to exit")
+    eventually(lambda: not any(_alive(w) for w in workers), timeout=40)  # the orphaned workers exit
 
 
 def _alive(pid: int) -> bool:
@@ -186,6 +176,6 @@ def test_a_taken_port_is_refused_and_sigterm_stops_every_worker(two_workers, tmp
     workers = list(_workers(proc.pid, port))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(40) == 0
-    _wait(lambda: not any(_alive(w) for w in workers), timeout=10, what="workers to exit")
+    eventually(lambda: not any(_alive(w) for w in workers), timeout=10)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
