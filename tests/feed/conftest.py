@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from etalage.feed.dataset import InteractionData, load_interactions
+from tests.payments.psp import psp, psp_server  # noqa: F401  (the test PSP, a real subprocess)
 
 HEADER = "user_id,item_id,event,timestamp,split\n"
 

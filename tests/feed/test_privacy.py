@@ -51,6 +51,7 @@ def _feed_tables_text(world: DemoWorld) -> str:
         "feed_settings",
         "feed_follows",
         "feed_hidden",
+        "feed_bought",
         "feed_models",
     }
     chunks = []
@@ -134,4 +135,5 @@ def test_export_and_forget_cover_everything_kept_under_a_pseudonym(demo_world: D
     assert counts["history"] == 1
     with demo_world.db.session() as s:
         assert service.export_pseudonym(s, pseudonym) == {"settings": None, "follows": [], "not_interested": [],
-                                                          "latest_interactions": [], "served_pages": []}  # fmt: skip
+                                                          "bought_recently": [], "latest_interactions": [],
+                                                          "served_pages": []}  # fmt: skip

@@ -69,7 +69,7 @@ class FeedEngine:
         self.served = ServedLog(db)
         self.learner = OnlineLearner(self, event_log)
         self.cards: LRU = LRU(50_000)
-        self.viewers: LRU = LRU(100_000)  # pseudonym -> (loaded at, settings, follows, hidden)
+        self.viewers: LRU = LRU(100_000)  # pseudonym -> (loaded at, pages.ViewerState)
         self.chains: LRU = LRU(20_000)  # chain id -> item ids served so far
         self.user_region: LRU = LRU(200_000)  # pseudonym -> region of their last feed request
         self._dirty: dict[str, set[Any]] = {"videos": set(), "products": set(), "rooms": set(), "sold": set()}

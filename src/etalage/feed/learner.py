@@ -31,7 +31,7 @@ from etalage.events.log import EventLog, StoredEvent
 from etalage.feed import modelview
 from etalage.feed.counters import TREND_WEIGHTS, F, event_effects
 from etalage.feed.index import KIND_VIDEO
-from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory
+from etalage.feed.models import FeedBought, FeedFollow, FeedHidden, FeedHistory
 from etalage.feed.pipeline.history import kind_of, media_of
 
 if TYPE_CHECKING:
@@ -284,6 +284,7 @@ def apply_marks(session: Session, events: list[StoredEvent]) -> None:
     apply_histories(session, events)
     follows: dict[tuple[str, str], bool] = {}
     hides: dict[tuple[str, str], str] = {}
+    bought: dict[tuple[str, str], int] = {}  # (pseudonym, product) -> the latest purchase's ts
     for ev in events:
         d = ev.data
         kind = kind_of(d)
@@ -296,6 +297,9 @@ def apply_marks(session: Session, events: list[StoredEvent]) -> None:
             target = _hide_target(d)
             if target:
                 hides[(user, target[0])] = target[1]
+        elif kind == "purchase" and d.get("product_id"):
+            key, ts = (user, d["product_id"]), int(float(d.get("ts") or 0))
+            bought[key] = max(bought.get(key, 0), ts)
     if follows:
         keys = list(follows)
         session.execute(
@@ -309,9 +313,28 @@ def apply_marks(session: Session, events: list[StoredEvent]) -> None:
         existing = {(u, i) for u, i in rows}
         session.add_all(FeedHidden(pseudonym=u, item_id=i, kind=k) for (u, i), k in hides.items()
                         if (u, i) not in existing)  # fmt: skip
+    if bought:
+        _record_bought(session, bought)
+
+
+def _record_bought(session: Session, bought: dict[tuple[str, str], int]) -> None:
+    keys = list(bought)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = session.scalars(
+            select(FeedBought).where(tuple_(FeedBought.pseudonym, FeedBought.product_id).in_(chunk))
+        )
+        existing = {(r.pseudonym, r.product_id): r for r in rows}
+        for key in chunk:
+            row = existing.get(key)
+            if row is None:
+                session.add(FeedBought(pseudonym=key[0], product_id=key[1], bought_ms=bought[key]))
+            elif bought[key] > row.bought_ms:  # a replayed or older purchase leaves the latest one
+                row.bought_ms = bought[key]
 
 
 def reset_marks(session: Session) -> None:
+    session.execute(delete(FeedBought))
     session.execute(delete(FeedFollow))
     session.execute(delete(FeedHidden))
     session.execute(delete(FeedHistory))

@@ -85,6 +85,17 @@ class FeedHidden(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class FeedBought(Base):
+    """Products a pseudonym bought, and when last (from purchase events): their videos are not shown again
+    within ``bought_window_hours``, long after the purchase has left the latest interactions."""
+
+    __tablename__ = "feed_bought"
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bought_ms: Mapped[int] = mapped_column(BigInteger)  # epoch ms, like the events' ``ts``
+
+
 class FeedHistory(Base):
     """A pseudonym's latest interactions (compact events, oldest first), kept by the feed's consumer, so a
     returning shopper whose events have left the in-memory tail still gets a personal feed."""

@@ -12,11 +12,12 @@ import base64
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import String, bindparam, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from etalage.core.auth import Principal
@@ -26,7 +27,7 @@ from etalage.events import service as events
 from etalage.events.log import StoredEvent
 from etalage.feed import catalogue, served, served_format
 from etalage.feed.index import KINDS
-from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory, FeedSetting
+from etalage.feed.models import FeedBought, FeedFollow, FeedHidden, FeedHistory, FeedSetting
 from etalage.feed.parameters import OUTCOMES
 from etalage.feed.pipeline import run
 from etalage.feed.pipeline.context import MODES, NON_PROFILED, PERSONALISED, FeedRequest, History
@@ -89,30 +90,43 @@ def decode_cursor(secret: str, viewer: str, cursor: str) -> tuple[str, int]:
 
 
 # Prebuilt Core statements: they run on most personalised pages, and building one cost more than running it.
-_fs, _ff, _fh = FeedSetting.__table__.c, FeedFollow.__table__.c, FeedHidden.__table__.c
-_VIEWER_STATE = union_all(  # one round trip for the three (most viewers have none of them)
+_fs, _ff, _fh, _fb = (m.__table__.c for m in (FeedSetting, FeedFollow, FeedHidden, FeedBought))
+_VIEWER_STATE = union_all(  # one round trip for the four (most viewers have none of them)
     select(literal("s"), _fs.mode, _fs.region).where(_fs.pseudonym == bindparam("pseudonym")),
     select(literal("f"), _ff.creator_id, literal("")).where(_ff.pseudonym == bindparam("pseudonym")),
     select(literal("h"), _fh.item_id, _fh.kind).where(_fh.pseudonym == bindparam("pseudonym")),
+    select(literal("b"), _fb.product_id, cast(_fb.bought_ms, String(20))).where(
+        _fb.pseudonym == bindparam("pseudonym")
+    ),
 )
 _STORED_HISTORY = select(FeedHistory.__table__.c.events).where(
     FeedHistory.__table__.c.pseudonym == bindparam("pseudonym")
 )
 
 
-def viewer_state(
-    engine: FeedEngine, session: Session, pseudonym: str
-) -> tuple[Any, list[str], list[tuple[str, str]]]:
-    """(stored settings, followed creators, hidden items) of a pseudonym, cached for a few seconds."""
+@dataclass(frozen=True)
+class ViewerState:
+    stored: tuple[str, str | None] | None = None  # remembered (mode, region)
+    follows: tuple[str, ...] = ()
+    hidden: tuple[tuple[str, str], ...] = ()  # (item id, kind)
+    bought: tuple[tuple[str, float], ...] = ()  # (product id, epoch ms)
+
+
+def viewer_state(engine: FeedEngine, session: Session, pseudonym: str) -> ViewerState:
+    """What the feed's tables keep for a pseudonym, cached for a few seconds (a purchase or a mark made
+    since is in the in-memory tail of events, which every page reads)."""
     hit = engine.viewers.get(pseudonym)
     if hit is not None and time.monotonic() - hit[0] < VIEWER_TTL:
-        return hit[1], hit[2], hit[3]
+        return hit[1]
     rows = session.connection().execute(_VIEWER_STATE, {"pseudonym": pseudonym}).all()
-    stored = next(((a, b) for t, a, b in rows if t == "s"), None)
-    follows = [a for t, a, _b in rows if t == "f"]
-    hidden = [(a, b) for t, a, b in rows if t == "h"]
-    engine.viewers.put(pseudonym, (time.monotonic(), stored, follows, hidden))
-    return stored, follows, hidden
+    state = ViewerState(
+        next(((a, b) for t, a, b in rows if t == "s"), None),
+        tuple(a for t, a, _b in rows if t == "f"),
+        tuple((a, b) for t, a, b in rows if t == "h"),
+        tuple((a, float(b)) for t, a, b in rows if t == "b"),
+    )
+    engine.viewers.put(pseudonym, (time.monotonic(), state))
+    return state
 
 
 def with_stored_history(session: Session, pseudonym: str, recent: list[Any], limit: int) -> list[Any]:
@@ -183,8 +197,8 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
     started = time.perf_counter()
     engine.settle()
     pseudonym = viewer.pseudonym if viewer is not None else None
-    stored, follows, hidden = viewer_state(engine, session, pseudonym) if pseudonym else (None, [], [])
-    mode, reason, region = resolve(viewer, stored, mode, region, engine.fs.default_region)
+    vs = viewer_state(engine, session, pseudonym) if pseudonym else ViewerState()
+    mode, reason, region = resolve(viewer, vs.stored, mode, region, engine.fs.default_region)
     chain_id, page = (None, 0)
     if cursor:
         chain_id, page = decode_cursor(secret, pseudonym or "anonymous", cursor)
@@ -206,7 +220,7 @@ def serve_page(engine: FeedEngine, session: Session, viewer: Principal | None, *
         engine.user_region.put(pseudonym, region)
         recent = events.recent_events(pseudonym, state.params.history_events, log=engine.event_log)
         recent = with_stored_history(session, pseudonym, recent, state.params.history_events)
-        hist = read_history(recent, engine.index, state.params, now_ms, follows, hidden)
+        hist = read_history(recent, engine.index, state.params, now_ms, vs.follows, vs.hidden, vs.bought)
     else:
         hist = History.empty()
     result = run(req, hist, engine.index, state)

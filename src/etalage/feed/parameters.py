@@ -76,6 +76,7 @@ class RankingParameters:
     max_per_merchant: int = 3
     max_live_per_page: int = 1
     seen_window_hours: float = 24.0  # a video shown to you within this window is not shown again
+    bought_window_hours: float = 720.0  # nor, for 30 days, a video of a product you bought (0: shown again)
     # Exploration: a share of each page goes to new videos and creators, chosen by an optimistic
     # estimate (upper confidence bound), so new work gets a fair first audience.
     exploration_share: float = 0.15
@@ -235,6 +236,8 @@ DESCRIPTIONS: dict[str, str] = {
     "max_per_merchant": "At most this many videos of one shop on a page.",
     "max_live_per_page": "At most this many live rooms on a page.",
     "seen_window_hours": "A video you were shown within this many hours is not shown again.",
+    "bought_window_hours": "A video whose products you all bought within this many hours is not shown "
+    "(personalised feed only; 0 shows them again at once).",
     "exploration_share": "Share of each page reserved for new videos and new creators.",
     "exploration_new_hours": "A video is new for this many hours after publication.",
     "exploration_max_impressions": "A video with fewer impressions than this is still being explored.",

@@ -26,7 +26,7 @@ from etalage.db import utcnow
 from etalage.feed import catalogue, served
 from etalage.feed import transparency as tr
 from etalage.feed.engine import FeedEngine
-from etalage.feed.models import FeedFollow, FeedHidden, FeedHistory, FeedServed, FeedSetting
+from etalage.feed.models import FeedBought, FeedFollow, FeedHidden, FeedHistory, FeedServed, FeedSetting
 from etalage.feed.pages import serve_page
 from etalage.feed.pipeline.context import MODES
 
@@ -166,11 +166,11 @@ def put_settings(
 
 def forget(session: Session, pseudonym: str) -> dict[str, int]:
     """Delete everything the feed keeps under a pseudonymous key (served pages, settings, follows, hidden
-    items, latest interactions) and drop it from this process's memory. Snapshots hold no per-person data."""
+    items, products bought, latest interactions) and drop it from this process's memory. Snapshots hold no per-person data."""
     eng = _current()
     counts = {"served": served.forget(session, eng.served if eng else None, pseudonym)}
     for name, model in (("settings", FeedSetting), ("follows", FeedFollow), ("hidden", FeedHidden),
-                        ("history", FeedHistory)):  # fmt: skip
+                        ("bought", FeedBought), ("history", FeedHistory)):  # fmt: skip
         counts[name] = int(session.execute(delete(model).where(model.pseudonym == pseudonym)).rowcount or 0)
     for e in _engines:
         for cache in (e.viewers, e.user_region):
@@ -191,6 +191,8 @@ def export_pseudonym(session: Session, pseudonym: str) -> dict[str, Any]:
         "follows": list(session.scalars(select(FeedFollow.creator_id).where(FeedFollow.pseudonym == pseudonym))),
         "not_interested": [{"item_id": i, "kind": k} for i, k in session.execute(
             select(FeedHidden.item_id, FeedHidden.kind).where(FeedHidden.pseudonym == pseudonym))],
+        "bought_recently": [{"product_id": p, "bought_at_ms": t} for p, t in session.execute(
+            select(FeedBought.product_id, FeedBought.bought_ms).where(FeedBought.pseudonym == pseudonym))],
         "latest_interactions": session.scalar(
             select(FeedHistory.events).where(FeedHistory.pseudonym == pseudonym)) or [],
         "served_pages": [{"id": p.id, "served_at": p.created_at.isoformat(), "mode": p.mode, "region": p.region,

@@ -74,7 +74,9 @@ def markdown(params: RankingParameters, heads: Heads, model: dict[str, Any]) -> 
         "## Two feeds, your choice",
         "",
         "- **Personalised** (default): also reads your interactions on Etalage (what you watched, liked, bought, "
-        "followed or marked not interested), under a pseudonymous key, never your name or contact details.",
+        "followed or marked not interested), under a pseudonymous key, never your name or contact details. "
+        f"It does not show you again a video you saw in the last {_fmt(params.seen_window_hours)} hours, nor, for "
+        f"{_fmt(params.bought_window_hours / 24)} days, one selling only products you bought.",
         f"- **Not based on profiling**: {doc['non_profiled']} Switch in the feed or with `PUT /api/v1/feed/settings`; "
         "the choice is remembered. Minors always get this feed.",
         "",

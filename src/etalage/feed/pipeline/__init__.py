@@ -9,6 +9,7 @@ and returns the picked items with everything the served log and the explanation 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,8 +129,7 @@ def run(req: FeedRequest, hist: History, index: FeedIndex, state: ServingState) 
         cands, filtered = filters.apply(proposed, req, hist, index)
         if len(cands) < req.limit and req.personal and hist.seen:
             # everything new has been seen: show things again rather than an empty page
-            relaxed = History(hist.items, hist.weights, hist.ts_ms, set(), hist.hidden_items,
-                              hist.hidden_creators, hist.hidden_products, hist.follows, hist.logged)  # fmt: skip
+            relaxed = dataclasses.replace(hist, seen=set())
             cands, filtered = filters.apply(proposed, req, relaxed, index)
             end_reason = "repeats"
         if len(cands) == 0:

@@ -41,12 +41,13 @@ class History:
     hidden_creators: set[int]
     hidden_products: set[str]
     follows: set[int]  # creator codes
+    bought_products: set[str]  # bought within the bought window
     logged: list[list[Any]]  # [[item_id, weight, ts_ms], ...] for the served log
 
     @classmethod
     def empty(cls) -> History:
         z = np.zeros(0, np.int64)
-        return cls(z, np.zeros(0, np.float32), np.zeros(0, np.float64), set(), set(), set(), set(), set(), [])
+        return cls(z, np.zeros(0, np.float32), np.zeros(0, np.float64), set(), set(), set(), set(), set(), set(), [])
 
 
 @dataclass

@@ -6,7 +6,8 @@
 - age: a minor never sees age-restricted products, and where the region forbids sales to minors, no
   shoppable video at all;
 - personalised mode only: not shown to them within the seen window, not marked "not interested"
-  (the video, its creator or its product);
+  (the video, its creator or its product), not a video of products they all bought within the bought
+  window (nobody wants to be sold what they have just bought);
 - every mode: not already on an earlier page of the same scroll (cursor chain).
 """
 
@@ -23,6 +24,16 @@ def _isin(values: np.ndarray, members: set[int]) -> np.ndarray:
     if not members:
         return np.zeros(len(values), np.bool_)
     return np.isin(values, np.fromiter(members, np.int64, len(members)))
+
+
+def _all_bought(index: FeedIndex, bought: set[str]) -> set[int]:
+    """Items every product of which was bought (a video showing one more product can still sell it)."""
+    items: set[int] = set()
+    for pid in bought:
+        for i in index.product_items.get(pid, ()):
+            if all(p in bought for p in index.item_products[i]):
+                items.add(i)
+    return items
 
 
 def apply(
@@ -61,6 +72,8 @@ def apply(
             for pid in hist.hidden_products:
                 items |= index.product_items.get(pid, set())
             drop("not_interested", _isin(idx_ok, items))
+        if hist.bought_products:
+            drop("bought_recently", _isin(idx_ok, _all_bought(index, hist.bought_products)))
     if req.exclude:
         earlier = {index.pos[i] for i in req.exclude if i in index.pos}
         drop("earlier_page", _isin(idx_ok, earlier))

@@ -1,9 +1,9 @@
 """Reading a viewer's recent events: what they engaged with, saw, hid and follow.
 
 The events come newest first from ``events.service.recent_events`` (an in-memory tail of the log, fresh
-within ~10 ms), so an interaction changes the very next page. Follows and "not interested" marks older
-than that window come from the feed's own tables (``FeedFollow``/``FeedHidden``, kept by the feed
-consumer) and are merged in by the service.
+within ~10 ms), so an interaction changes the very next page. Follows, "not interested" marks and purchases
+older than that window come from the feed's own tables (``FeedFollow``/``FeedHidden``/``FeedBought``,
+kept by the feed consumer) and are merged in by the service.
 """
 
 from __future__ import annotations
@@ -45,15 +45,18 @@ def read_history(
     now_ms: float,
     stored_follows: Iterable[str] = (),
     stored_hidden: Iterable[tuple[str, str]] = (),
+    stored_bought: Iterable[tuple[str, float]] = (),
 ) -> History:
     """``events``: StoredEvent-like objects (``.data``), newest first; ``stored_*``: the feed's tables
-    (older than the in-memory window); a newer event (e.g. an unfollow) overrides them."""
+    (older than the in-memory window); a newer event (e.g. an unfollow) overrides them.
+    ``stored_bought``: (product id, when last bought, epoch ms)."""
     h = History.empty()
     weights: dict[int, float] = {}
     latest: dict[int, float] = {}
     unliked: set[int] = set()
     decided_creators: set[str] = set()
     window = params.seen_window_hours * 3_600_000.0
+    bought_window = params.bought_window_hours * 3_600_000.0
     hw = params.history_weights
     for ev in events:
         d = ev.data
@@ -69,6 +72,8 @@ def read_history(
                 if kind == "follow" and code is not None:
                     h.follows.add(code)
             continue
+        if kind == "purchase" and d.get("product_id") and now_ms - ts <= bought_window:
+            h.bought_products.add(d["product_id"])  # a purchase also counts as interest, below
         media = media_of(d)
         i = index.pos.get(media) if media else None
         if kind == "not_interested":
@@ -105,6 +110,9 @@ def read_history(
             h.hidden_products.add(item_id)
         elif item_id in index.pos:
             h.hidden_items.add(index.pos[item_id])
+    for product_id, bought_ms in stored_bought:
+        if now_ms - bought_ms <= bought_window:
+            h.bought_products.add(product_id)
     if weights:
         order = sorted(weights, key=lambda i: -latest[i])
         h.items = np.array(order, np.int64)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 16:05:49.897381
+Create Date: 2026-11-25 13:53:39.133321
 """
 
 from __future__ import annotations
@@ -156,6 +156,12 @@ def upgrade() -> None:
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('updated_at', etalage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_event_consumer_offsets'))
+    )
+    op.create_table('feed_bought',
+    sa.Column('pseudonym', sa.String(length=64), nullable=False),
+    sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('bought_ms', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('pseudonym', 'product_id', name=op.f('pk_feed_bought'))
     )
     op.create_table('feed_follows',
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
@@ -1873,6 +1879,7 @@ def downgrade() -> None:
     op.drop_table('feed_history')
     op.drop_table('feed_hidden')
     op.drop_table('feed_follows')
+    op.drop_table('feed_bought')
     op.drop_table('event_consumer_offsets')
     op.drop_table('erasure_requests')
     with op.batch_alter_table('content_moderation_actions', schema=None) as batch_op:
