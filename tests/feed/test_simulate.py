@@ -59,3 +59,23 @@ def test_the_hidden_truth_is_the_same_for_the_same_seed_whatever_ids_a_build_gen
     assert abs(sum(t.bait for t in first) / 400 - BAIT_SHARE) < 0.06
     other_seed = [truth_for(8, product(f"prd_a{n}", "cat_a", n)) for n in range(400)]
     assert [t.bait for t in other_seed] != [t.bait for t in first]
+
+
+def test_a_simulated_shopper_does_not_buy_again_what_they_bought() -> None:
+    from etalage.feed.simulate.shoppers import Session, Shopper
+    from etalage.feed.simulate.world import ProductTruth
+
+    product = ProductTruth("prd_a", "shoes", appeal=2.0, return_prob=0.5, bait=True)
+    clips = [{"kind": "video", "id": f"vid_{n}", "products": [{"id": "prd_a", "price": {"amount": 5000}}]}
+             for n in range(40)]  # fmt: skip
+
+    def clicks(bought: set[str]) -> int:
+        # budget 0: a click never reaches the purchase (no HTTP call), so the client is not needed
+        s = Shopper(0, "BE", {"shoes": 1.0}, budget=0, attention=10, seed=7, bought=bought)
+        session = Session(None, s, {"prd_a": product}, None, 0)  # type: ignore[arg-type]
+        for clip in clips:
+            session.clip(clip)
+        return sum(e["type"] == "product_click" for e in session.events)
+
+    assert clicks(set()) > 10  # the same clips, the same random numbers: they would click to buy
+    assert clicks({"prd_a"}) == 0

@@ -3,10 +3,10 @@
 Per clip: an impression; a view whose length follows how much the clip suits them (taste for its
 products' category + how engaging the products are + noise), or a quick skip; sometimes a like or a
 share; for a shoppable clip, sometimes a product click, and for what suits them within budget, an
-add-to-cart and a one-tap purchase (``POST /api/v1/buy-now`` with their saved card at the test PSP).
-A round later each purchase may disappoint (the product's hidden return rate): the shop ships and delivers
-it, the shopper returns it through the after-sale API and says so in a comment under the clip; a happy
-buyer sometimes praises it.
+add-to-cart and a one-tap purchase (``POST /api/v1/buy-now`` with their saved card at the test PSP);
+nobody buys the same product twice (kept or returned). A round later each purchase may disappoint (the
+product's hidden return rate): the shop ships and delivers it, the shopper returns it through the
+after-sale API and says so in a comment under the clip; a happy buyer sometimes praises it.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class Shopper:
     seed: int
     token: str = ""
     pending: list[Purchase] = field(default_factory=list)
+    bought: set[str] = field(default_factory=set)  # product ids, kept or returned: never bought twice
 
     @property
     def headers(self) -> dict[str, str]:
@@ -195,6 +196,10 @@ class Session:
             t.likes_shares += 1
         if not truths or rng.random() > 0.6 * _sig(interest - 0.8):
             return
+        # People buy a thing once: what they own, or sent back disappointed, is not clicked to buy again.
+        truths = [x for x in truths if x.id not in self.s.bought]
+        if not truths:
+            return
         best = max(truths, key=lambda x: self.s.taste.get(x.topic, 0) * 2 + x.appeal)
         self._event("product_click", product_id=best.id, video_id=vid)
         t.clicks += 1
@@ -226,6 +231,7 @@ class Session:
         body = r.json()
         total = int(body["total"]["amount"])
         self.spent += total
+        self.s.bought.add(product.id)
         self.tally.purchases += 1
         self.tally.gmv += total
         self.tally.bait_purchases += int(product.bait)
