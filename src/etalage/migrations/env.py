@@ -6,6 +6,7 @@ from typing import Any
 
 from alembic import context
 from sqlalchemy import create_engine, event, pool
+from sqlalchemy.types import TypeDecorator
 
 from etalage.db import Base
 
@@ -13,6 +14,14 @@ config = context.config
 # The models' tables are in this metadata only once their modules are imported: autogenerate's callers
 # import them all first (``import_all_models``); upgrades need none of them (0.5 s less per upgrade).
 target_metadata = Base.metadata
+
+
+def _render_item(kind: str, obj: Any, _autogen_context: Any) -> str | bool:
+    """Autogenerate writes an application column type (a TypeDecorator outside ``etalage.db``, which every
+    migration imports) as the type it stores, so a migration never imports application code."""
+    if kind == "type" and isinstance(obj, TypeDecorator) and type(obj).__module__ != "etalage.db":
+        return f"sa.{obj.impl_instance!r}"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -63,6 +72,7 @@ def _run(connection: Any, url: str) -> None:
         render_as_batch=is_sqlite,
         compare_type=True,
         transaction_per_migration=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
