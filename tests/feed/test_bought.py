@@ -10,6 +10,7 @@ from typing import Any
 
 from etalage.feed.pipeline import filters
 from etalage.feed.pipeline.history import read_history
+from tests.factories import Factory
 from tests.feed import world
 from tests.feed.world import DemoWorld, wait_for
 from tests.payments.psp import Psp
@@ -48,28 +49,12 @@ def _product_with_videos(demo_world: DemoWorld, region: str) -> tuple[str, list[
     return best
 
 
-def _buyer(demo_world: DemoWorld, region: str, psp: Psp) -> str:
-    """A new shopper with a saved address and a card tokenised at the test PSP: "buy now" is one tap."""
-    from etalage.accounts import service as accounts
-    from etalage.commerce import addresses
-    from etalage.payments import service as payments
-
-    buyer = demo_world.new_shopper(region=region)
-    with demo_world.db.session() as s:
-        principal = accounts.principal_for_user(s, buyer)
-        addresses.add_address(s, principal, dict(recipient="Bo Buyer", line1="Rue Haute 5", line2=None,
-                                                 postal_code="1000", city="Brussels", state=None, country=region,
-                                                 phone=None), True)  # fmt: skip
-        payments.add_method(s, principal, psp.tokenize(), True)
-    return buyer
-
-
 def test_a_product_bought_leaves_the_buyers_feed_at_once_and_stays_out(
     demo_world: DemoWorld, psp: Psp
 ) -> None:
     region = "BE"
     pid, videos = _product_with_videos(demo_world, region)
-    buyer = _buyer(demo_world, region, psp)
+    buyer = Factory(demo_world.db).shopper(region, psp=psp).id  # saved address and card: one tap
     other = demo_world.new_shopper(region=region)
     assert set(videos) & _scroll(demo_world, other, region), "the product's videos are servable here"
 
